@@ -1,0 +1,70 @@
+// The Redis client under the models: commands, a batch in one round trip, and pipelining of many
+// concurrent coroutines over one connection. Uses REDIS_URL, or a private redis-server.
+#include <rapyer/rapyer.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <iostream>
+
+namespace asio = boost::asio;
+
+rapyer::awaitable<void> run(std::string url) {
+  rapyer::client client(co_await asio::this_coro::executor, url);
+  co_await client.connect();
+
+  co_await client.execute("SET", "example:greeting", "hello");
+  std::cout << "GET example:greeting -> " << (co_await client.execute("GET", "example:greeting")).as_string() << '\n';
+  co_await client.execute("SET", "example:ratio", 0.1);  // floats are sent exactly
+  std::cout << "GET example:ratio -> " << (co_await client.execute("GET", "example:ratio")).as_string() << '\n';
+
+  // Several commands, one round trip; error replies come back in place.
+  rapyer::request batch;
+  batch.push("DEL", "example:visits").push("INCRBY", "example:visits", 10).push("INCR", "example:visits");
+  const auto replies = co_await client.execute(batch);
+  std::cout << "batch -> " << replies.back().as_integer() << " visits\n";
+
+  try {
+    co_await client.execute("LPUSH", "example:greeting", "oops");
+  } catch (const rapyer::server_error& e) {
+    std::cout << "server said: " << e.server_message() << '\n';
+  }
+
+  // 1,000 coroutines at once share the pool's connections; their commands are coalesced.
+  int done = 0;
+  for (int i = 0; i < 1000; ++i) {
+    asio::co_spawn(
+        co_await asio::this_coro::executor,
+        [&]() -> rapyer::awaitable<void> { co_await client.execute("INCR", "example:concurrent"); },
+        [&](std::exception_ptr e) {
+          if (e) std::rethrow_exception(e);
+          ++done;
+        });
+  }
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (done < 1000) {
+    timer.expires_after(std::chrono::milliseconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  const auto total = (co_await client.execute("GETDEL", "example:concurrent")).as_string();
+  std::cout << "1000 concurrent INCR -> " << total << '\n';
+  client.close();
+  if (total != "1000") throw std::runtime_error("lost increments");
+}
+
+int main() {
+  try {
+    std::unique_ptr<rapyer::embedded_server> server;  // started only when REDIS_URL is unset
+    const std::string url = rapyer::embedded_server::url_from_environment(server);
+    asio::io_context ctx;
+    std::exception_ptr failure;
+    asio::co_spawn(ctx, run(url), [&](std::exception_ptr e) { failure = e; });
+    ctx.run();
+    if (failure) std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    std::cerr << "client_basics failed: " << e.what() << '\n';
+    return 1;
+  }
+}

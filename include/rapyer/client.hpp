@@ -1,0 +1,81 @@
+// A small pool of pipelined connections behind one copyable handle, plus exclusive leases of a
+// connection for commands that need one to themselves (WATCH/MULTI/EXEC, blocking commands).
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "rapyer/config.hpp"
+#include "rapyer/connection.hpp"
+#include "rapyer/detail/command_interface.hpp"
+
+namespace rapyer {
+
+namespace detail {
+struct client_state;
+}
+
+class client;
+
+/// One connection reserved for its holder until the lease is destroyed. A lease whose holder left
+/// a WATCH or MULTI open, or that still awaits a reply (a blocking command that timed out), is
+/// closed instead of being reused, so the next holder always starts clean.
+class connection_lease : public detail::command_interface<connection_lease> {
+ public:
+  connection_lease(connection_lease&& other) noexcept;
+  connection_lease& operator=(connection_lease&& other) noexcept;
+  ~connection_lease();
+
+  using command_interface::execute;
+  awaitable<std::vector<reply>> execute(request req);
+  awaitable<reply> execute_one(request req);
+
+  connection& get() noexcept { return *connection_; }
+
+ private:
+  friend class client;
+  connection_lease(std::shared_ptr<detail::client_state> owner, std::unique_ptr<connection> conn);
+  void track(const request& req, bool succeeded);
+  void give_back() noexcept;
+
+  std::weak_ptr<detail::client_state> owner_;
+  std::unique_ptr<connection> connection_;
+  bool in_transaction_ = false;  // WATCH or MULTI sent, not yet ended by EXEC/DISCARD/UNWATCH
+};
+
+/// Copies share the same pool. Like connection, use it from coroutines on its executor.
+class client : public detail::command_interface<client> {
+ public:
+  using executor_type = boost::asio::any_io_executor;
+
+  client(executor_type executor, client_config config);
+  client(executor_type executor, std::string_view url) : client(std::move(executor), client_config::from_url(url)) {}
+
+  /// Opens every pooled connection. Throws as connection::connect does.
+  awaitable<void> connect();
+
+  using command_interface::execute;
+  /// Runs on the least loaded pooled connection, in one round trip.
+  awaitable<std::vector<reply>> execute(request req);
+  awaitable<reply> execute_one(request req);
+
+  /// An exclusive, connected connection (reused from earlier leases when one is clean).
+  awaitable<connection_lease> lease();
+
+  /// Closes every connection of the pool and every idle leased one.
+  void close();
+
+  const client_config& config() const noexcept;
+  executor_type get_executor() const noexcept;
+  /// The pooled connections, e.g. to look at their load.
+  const std::vector<std::unique_ptr<connection>>& connections() const noexcept;
+
+ private:
+  connection& least_loaded();
+  std::shared_ptr<detail::client_state> state_;
+};
+
+}  // namespace rapyer

@@ -1,0 +1,51 @@
+// Connection and client settings: plain structs with documented defaults, or parsed from a URL.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace rapyer {
+
+struct connection_config {
+  /// TCP host name or address. Ignored when unix_socket is set.
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  /// Path of a Unix domain socket; when non-empty it is used instead of host/port.
+  std::string unix_socket;
+  /// ACL user name; empty means the "default" user (AUTH with the password alone).
+  std::string username;
+  /// Password sent with AUTH on every (re)connect; empty means no AUTH.
+  std::string password;
+  /// Logical database chosen with SELECT on every (re)connect.
+  int database = 0;
+  /// Name set with CLIENT SETNAME, visible in CLIENT LIST; empty skips the command.
+  std::string client_name = "rapyer";
+  /// Limit for resolving, connecting and the AUTH/SELECT handshake.
+  std::chrono::milliseconds connect_timeout{5000};
+  /// Limit for each command or batch, from the call until its last reply; zero disables it.
+  std::chrono::milliseconds command_timeout{5000};
+  /// After a lost connection, reconnect in the background with exponential backoff between
+  /// these bounds. While disconnected, commands fail at once with connection_error.
+  bool auto_reconnect = true;
+  std::chrono::milliseconds reconnect_min_delay{20};
+  std::chrono::milliseconds reconnect_max_delay{2000};
+
+  /// Parses `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to.sock[?db=N]`
+  /// (user and password may be percent-encoded). Throws config_error on a malformed URL.
+  static connection_config from_url(std::string_view url);
+  /// The address without credentials, for messages: "127.0.0.1:6379" or "unix:/path".
+  std::string endpoint() const;
+};
+
+struct client_config {
+  connection_config connection;
+  /// Connections shared by all requests; each request goes to the least loaded one.
+  std::size_t pool_size = 2;
+
+  static client_config from_url(std::string_view url) { return {connection_config::from_url(url)}; }
+};
+
+}  // namespace rapyer

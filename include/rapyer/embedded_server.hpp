@@ -1,0 +1,64 @@
+// A private redis-server child process on a free loopback port with persistence off: what the
+// examples run against when REDIS_URL is unset, and what the tests run against.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rapyer {
+
+struct embedded_server_options {
+  /// The server binary, looked up in PATH.
+  std::string executable = "redis-server";
+  /// Port to listen on; 0 picks a free loopback port.
+  std::uint16_t port = 0;
+  /// Also listen on a Unix socket in a private temporary directory.
+  bool unix_socket = false;
+  /// Extra `--name value` arguments, e.g. {"--requirepass", "secret"}.
+  std::vector<std::string> extra_arguments;
+  /// How long to wait for the server to answer PING.
+  std::chrono::milliseconds start_timeout{10000};
+};
+
+class embedded_server {
+ public:
+  explicit embedded_server(embedded_server_options options = {});
+  /// Stops the server (SIGTERM, then SIGKILL if it lingers) and removes its directory.
+  ~embedded_server();
+  embedded_server(const embedded_server&) = delete;
+  embedded_server& operator=(const embedded_server&) = delete;
+
+  std::uint16_t port() const noexcept { return port_; }
+  const std::string& unix_socket_path() const noexcept { return socket_path_; }
+  /// redis://127.0.0.1:<port>
+  std::string url() const;
+
+  /// Kills the process at once (SIGKILL), as a crash would.
+  void kill();
+  /// Stops gracefully and waits for the process to exit.
+  void stop();
+  /// Starts again on the same port after kill() or stop().
+  void start();
+  /// SIGSTOP / SIGCONT: the server stays connected but answers nothing while paused.
+  void pause();
+  void resume();
+  bool running() const noexcept { return pid_ > 0; }
+
+  /// REDIS_URL when set; otherwise starts `server` and returns its URL. The examples' default.
+  static std::string url_from_environment(std::unique_ptr<embedded_server>& server);
+
+ private:
+  void wait_until_ready();
+  void signal_and_wait(int signal);
+
+  embedded_server_options options_;
+  std::uint16_t port_ = 0;
+  std::string directory_;
+  std::string socket_path_;
+  int pid_ = -1;
+};
+
+}  // namespace rapyer

@@ -1,0 +1,165 @@
+#include "rapyer/embedded_server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string_view>
+#include <thread>
+
+#include "rapyer/error.hpp"
+
+extern char** environ;
+
+namespace rapyer {
+namespace {
+
+int loopback_socket(std::uint16_t port, bool listen_on_it, bool& ok) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ok = false;
+  if (fd < 0) return fd;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  auto* raw = reinterpret_cast<sockaddr*>(&address);
+  ok = listen_on_it ? ::bind(fd, raw, sizeof address) == 0 : ::connect(fd, raw, sizeof address) == 0;
+  return fd;
+}
+
+std::uint16_t free_loopback_port() {
+  bool ok = false;
+  const int fd = loopback_socket(0, true, ok);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    throw connection_error("embedded_server: cannot bind a loopback port");
+  }
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// A blocking PING, so readiness does not depend on the library under test.
+bool answers_ping(std::uint16_t port) {
+  bool ok = false;
+  const int fd = loopback_socket(port, false, ok);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  constexpr std::string_view ping = "*1\r\n$4\r\nPING\r\n";
+  bool pong = ::write(fd, ping.data(), ping.size()) == static_cast<ssize_t>(ping.size());
+  char buffer[64] = {};
+  pong = pong && ::read(fd, buffer, sizeof buffer - 1) > 0;
+  ::close(fd);
+  // "-LOADING" or "-NOAUTH" still prove the server is up and serving.
+  return pong && (buffer[0] == '+' || buffer[0] == '-');
+}
+
+}  // namespace
+
+embedded_server::embedded_server(embedded_server_options options) : options_(std::move(options)) {
+  port_ = options_.port != 0 ? options_.port : free_loopback_port();
+  char templ[] = "/tmp/rapyer-redis-XXXXXX";
+  if (::mkdtemp(templ) == nullptr) throw connection_error("embedded_server: cannot create a temporary directory");
+  directory_ = templ;
+  if (options_.unix_socket) socket_path_ = directory_ + "/redis.sock";
+  start();
+}
+
+embedded_server::~embedded_server() {
+  if (running()) signal_and_wait(SIGTERM);
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
+
+std::string embedded_server::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+void embedded_server::start() {
+  if (running()) return;
+  std::vector<std::string> args = {options_.executable,
+                                   "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1",
+                                   "--save", "",
+                                   "--appendonly", "no",
+                                   "--dir", directory_,
+                                   "--daemonize", "no",
+                                   "--loglevel", "warning",
+                                   "--logfile", directory_ + "/redis.log",
+                                   "--enable-debug-command", "local"};
+  if (!socket_path_.empty()) {
+    args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
+  }
+  args.insert(args.end(), options_.extra_arguments.begin(), options_.extra_arguments.end());
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, options_.executable.c_str(), nullptr, nullptr, argv.data(), environ);
+  if (rc != 0) {
+    throw connection_error("embedded_server: cannot start " + options_.executable + ": " + std::strerror(rc));
+  }
+  pid_ = pid;
+  wait_until_ready();
+}
+
+void embedded_server::wait_until_ready() {
+  const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw connection_error("embedded_server: redis-server exited at start; see " + directory_ + "/redis.log");
+    }
+    if (answers_ping(port_)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  signal_and_wait(SIGKILL);
+  throw timeout_error("embedded_server: redis-server did not answer within the start timeout");
+}
+
+void embedded_server::signal_and_wait(int signal) {
+  if (!running()) return;
+  ::kill(pid_, SIGCONT);  // a paused server cannot act on SIGTERM
+  ::kill(pid_, signal);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  pid_ = -1;
+}
+
+void embedded_server::kill() { signal_and_wait(SIGKILL); }
+void embedded_server::stop() { signal_and_wait(SIGTERM); }
+
+void embedded_server::pause() {
+  if (running()) ::kill(pid_, SIGSTOP);
+}
+
+void embedded_server::resume() {
+  if (running()) ::kill(pid_, SIGCONT);
+}
+
+std::string embedded_server::url_from_environment(std::unique_ptr<embedded_server>& server) {
+  if (const char* url = std::getenv("REDIS_URL"); url != nullptr && *url != '\0') return url;
+  server = std::make_unique<embedded_server>();
+  return server->url();
+}
+
+}  // namespace rapyer

@@ -1,0 +1,59 @@
+// Shared by the integration tests: one private redis-server per test executable (a GoogleTest
+// environment), and a way to run a coroutine to completion from a test body.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <exception>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "rapyer/rapyer.hpp"
+
+namespace rapyer::test {
+
+/// The URL of the executable's shared private server (started before the first test).
+const std::string& server_url();
+/// Port of that server, for tests that build their own configs.
+std::uint16_t server_port();
+
+/// Runs `task` on `ctx` until it finishes (other work on ctx may remain) and returns its result,
+/// rethrowing its exception.
+template <class T>
+T run(boost::asio::io_context& ctx, awaitable<T> task) {
+  std::exception_ptr failure;
+  std::optional<std::conditional_t<std::is_void_v<T>, bool, T>> result;
+  bool done = false;
+  auto on_done = [&](std::exception_ptr e, auto... value) {
+    failure = e;
+    if constexpr (sizeof...(value) == 1) {
+      if (!e) result.emplace(std::move(value)...);
+    }
+    done = true;
+  };
+  boost::asio::co_spawn(ctx, std::move(task), on_done);
+  ctx.restart();
+  while (!done && ctx.run_one() > 0) {
+  }
+  if (!done) throw std::logic_error("io_context ran out of work before the task finished");
+  if (failure) std::rethrow_exception(failure);
+  if constexpr (!std::is_void_v<T>) return std::move(*result);
+}
+
+/// Base fixture: an io_context, and an empty database before every test.
+class redis_test : public ::testing::Test {
+ protected:
+  void SetUp() override;
+
+  template <class T>
+  T run(awaitable<T> task) {
+    return rapyer::test::run(ctx_, std::move(task));
+  }
+
+  boost::asio::io_context ctx_;
+};
+
+}  // namespace rapyer::test
