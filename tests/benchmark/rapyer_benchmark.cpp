@@ -77,13 +77,15 @@ double rapyer_coroutines(const std::string& url, const std::string& test, long o
   asio::io_context ctx(1);
   rapyer::connection conn(ctx.get_executor(), rapyer::connection_config::from_url(url));
   double rate = 0;
+  // Shared with the worker coroutines, which outlive the coroutine that starts them.
+  const long per_coroutine = ops / coroutines;
+  int remaining = coroutines;
+  bench_clock::time_point start;
   asio::co_spawn(
       ctx,
       [&]() -> rapyer::awaitable<void> {
         co_await conn.connect();
-        const long per_coroutine = ops / coroutines;
-        int remaining = coroutines;
-        const auto start = bench_clock::now();
+        start = bench_clock::now();
         for (int c = 0; c < coroutines; ++c) {
           asio::co_spawn(
               ctx,
