@@ -7,6 +7,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include "test_support.hpp"
 
@@ -107,7 +108,7 @@ TEST_F(OwnServerTest, ServerKilledMidLoadThenRestarted) {
       asio::co_spawn(
           executor,
           [&, w]() -> awaitable<void> {
-            for (int i = 0; !stop; ++i) {
+            for (int i = 0; !std::as_const(stop); ++i) {
               const std::string payload = std::to_string(w) + ":" + std::to_string(i);
               bool disconnected = false;
               try {
