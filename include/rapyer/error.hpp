@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace rapyer {
 
@@ -56,6 +57,49 @@ class server_error : public error {
  private:
   std::string command_;
   std::string message_;
+};
+
+/// No model is stored at the key (or it expired).
+class key_not_found : public error {
+ public:
+  explicit key_not_found(std::string key) : error("key not found: " + key), key_(std::move(key)) {}
+  const std::string& key() const noexcept { return key_; }
+
+ private:
+  std::string key_;
+};
+
+/// Stored data does not fit the model: a value that does not parse as the field's type, a missing
+/// required field, invalid JSON, a key of another model or of another Redis type.
+class decode_error : public error {
+ public:
+  decode_error(std::string key, std::string field, const std::string& reason)
+      : error("cannot decode " + key + (field.empty() ? "" : " field '" + field + "'") + ": " + reason),
+        key_(std::move(key)),
+        field_(std::move(field)),
+        reason_(reason) {}
+  const std::string& key() const noexcept { return key_; }
+  /// The field path, e.g. "address.city"; empty when the key as a whole is wrong.
+  const std::string& field() const noexcept { return field_; }
+  const std::string& reason() const noexcept { return reason_; }
+
+ private:
+  std::string key_;
+  std::string field_;
+  std::string reason_;
+};
+
+/// A value cannot be written: e.g. text inside a JSON element that is not valid UTF-8.
+class encode_error : public error {
+ public:
+  using error::error;
+};
+
+/// The API was used in a way that cannot work: a field proxy outside a model, a model without a
+/// key, no client configured (call rapyer::init first).
+class usage_error : public error {
+ public:
+  using error::error;
 };
 
 /// A URL or configuration value is malformed.

@@ -27,6 +27,13 @@ class request {
   /// Appends one command given as its full argument vector (name first).
   request& push_argv(std::span<const detail::command_arg> argv);
 
+  /// Appends every command of another request.
+  request& append(const request& other) {
+    commands_.insert(commands_.end(), other.commands_.begin(), other.commands_.end());
+    payload_ += other.payload_;
+    return *this;
+  }
+
   /// Number of commands, which is the number of replies the request receives.
   std::size_t size() const noexcept { return commands_.size(); }
   bool empty() const noexcept { return commands_.empty(); }

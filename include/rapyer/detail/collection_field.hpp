@@ -1,0 +1,96 @@
+// The common part of RedisList, RedisDict and RedisSet: a container mirrored locally, stored in a
+// native Redis LIST / HASH / SET at "<model key>:<field name>", with field-level save() and aload().
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rapyer/detail/codec.hpp"
+#include "rapyer/detail/lua_scripts.hpp"
+#include "rapyer/detail/model_base.hpp"
+#include "rapyer/error.hpp"
+
+namespace rapyer::detail {
+
+/// Marks proxies stored in a key of their own.
+struct collection_field_tag {};
+
+enum class collection_kind : char { list = 'l', hash = 'h', set = 's' };
+
+/// Appends the command that reads a whole collection of this kind.
+void push_collection_read(request& req, collection_kind kind, const std::string& key);
+
+/// `Traits` gives: container type, kind, encode_items(container) -> vector<string> (for a hash:
+/// field, value, ...), decode_items(const reply&, key, field) -> container.
+template <class Traits>
+class collection_field : public field_proxy, public collection_field_tag {
+ public:
+  using traits_type = Traits;
+  using container_type = typename Traits::container_type;
+  using value_type = typename container_type::value_type;
+  static constexpr collection_kind kind = Traits::kind;
+
+  collection_field() = default;
+  collection_field(container_type items) : items_(std::move(items)) {}  // NOLINT(google-explicit-constructor)
+  collection_field(const collection_field&) = default;
+  collection_field(collection_field&& other) noexcept : field_proxy(other), items_(std::move(other.items_)) {}
+  collection_field& operator=(const collection_field& other) {
+    items_ = other.items_;
+    return *this;
+  }
+  collection_field& operator=(collection_field&& other) noexcept {
+    items_ = std::move(other.items_);
+    return *this;
+  }
+  collection_field& operator=(container_type items) {
+    items_ = std::move(items);
+    return *this;
+  }
+
+  operator const container_type&() const noexcept { return items_; }  // NOLINT(google-explicit-constructor)
+  const container_type& value() const noexcept { return items_; }
+  container_type& value() noexcept { return items_; }
+  std::size_t size() const noexcept { return items_.size(); }
+  bool empty() const noexcept { return items_.empty(); }
+  auto begin() const noexcept { return items_.begin(); }
+  auto end() const noexcept { return items_.end(); }
+  friend bool operator==(const collection_field& a, const container_type& b) { return a.items_ == b; }
+  friend bool operator==(const collection_field& a, const collection_field& b) { return a.items_ == b.items_; }
+
+  /// The key holding this collection: "<model key>:<field name>".
+  std::string key() const { return model().key() + ":" + field_name(); }
+
+  /// Replaces only this collection on the server, atomically, keeping the model's TTL.
+  awaitable<void> save() const {
+    const model_base& owner = model();
+    const std::vector<std::string> keys = {owner.key(), key()};
+    const std::vector<std::string> items = Traits::encode_items(items_);
+    const long long ttl_ms = owner.config().ttl ? owner.config().ttl->count() * 1000 : 0;
+    request req;
+    scripts::save.push_call(req, keys, ttl_ms, -1, std::string(1, static_cast<char>(kind)), items.size(), items);
+    co_await run(std::move(req), &scripts::save);
+  }
+
+  /// Re-reads only this collection.
+  awaitable<void> aload() {
+    const std::string k = key();
+    request req;
+    push_collection_read(req, kind, k);
+    const reply stored = co_await model().redis().execute_one(std::move(req));
+    items_ = Traits::decode_items(stored, k, field_name());
+  }
+
+  /// Deletes the whole collection (DEL) and empties the local copy.
+  awaitable<void> aclear() {
+    request req;
+    req.push("DEL", key());
+    co_await run(std::move(req));
+    items_.clear();
+  }
+
+ protected:
+  container_type items_;
+};
+
+}  // namespace rapyer::detail

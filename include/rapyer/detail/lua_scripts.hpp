@@ -1,0 +1,169 @@
+// The Lua scripts behind operations that need a read and a write in one atomic step. They move
+// strings and compute indices; user numbers are never parsed by Lua except where the script checks
+// that they are integers within the exactly representable range (|n| < 2^53).
+#pragma once
+
+#include "rapyer/detail/script.hpp"
+
+namespace rapyer::detail::scripts {
+
+/// Replaces a model (or only its collections): KEYS = model hash, collection keys.
+/// ARGV = ttl_ms ("0" keeps the current TTL), hash pair count (-1 leaves the hash alone), pairs...,
+/// then per collection key: kind ("l", "h", "s"), item count, items...
+inline const script save{R"lua(
+local function push(command, key, first, count)
+  local last = first + count - 1
+  while first <= last do
+    local upto = math.min(first + 999, last)
+    redis.call(command, key, unpack(ARGV, first, upto))
+    first = upto + 1
+  end
+end
+local previous_ttl = redis.call('PTTL', KEYS[1])
+local pair_count = tonumber(ARGV[2])
+local at = 3
+if pair_count >= 0 then
+  redis.call('DEL', unpack(KEYS))
+  push('HSET', KEYS[1], at, pair_count * 2)
+  at = at + pair_count * 2
+elseif #KEYS > 1 then
+  redis.call('DEL', unpack(KEYS, 2))
+end
+local commands = {l = 'RPUSH', h = 'HSET', s = 'SADD'}
+for k = 2, #KEYS do
+  local count = tonumber(ARGV[at + 1])
+  push(commands[ARGV[at]], KEYS[k], at + 2, count)
+  at = at + 2 + count
+end
+local ttl = tonumber(ARGV[1])
+if ttl <= 0 then ttl = previous_ttl end
+if ttl > 0 then
+  for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
+end
+return 1
+)lua"};
+
+/// Python's list.insert(i, v): KEYS = list; ARGV = index, value. Returns the new length.
+inline const script list_insert{R"lua(
+local length = redis.call('LLEN', KEYS[1])
+local i = tonumber(ARGV[1])
+if i < 0 then i = math.max(i + length, 0) end
+if i >= length then return redis.call('RPUSH', KEYS[1], ARGV[2]) end
+if i == 0 then return redis.call('LPUSH', KEYS[1], ARGV[2]) end
+local tail = redis.call('LRANGE', KEYS[1], i, -1)
+redis.call('LTRIM', KEYS[1], 0, i - 1)
+redis.call('RPUSH', KEYS[1], ARGV[2])
+for at = 1, #tail, 1000 do
+  redis.call('RPUSH', KEYS[1], unpack(tail, at, math.min(at + 999, #tail)))
+end
+return length + 1
+)lua"};
+
+/// Removes and returns the element at an index: KEYS = list; ARGV = index, unique tombstone.
+inline const script list_pop_at{R"lua(
+local value = redis.call('LINDEX', KEYS[1], ARGV[1])
+if not value then return false end
+redis.call('LSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+return value
+)lua"};
+
+/// Python's del lst[start:end]: KEYS = list; ARGV = start, end, unique tombstone. Returns the count.
+inline const script list_remove_range{R"lua(
+local length = redis.call('LLEN', KEYS[1])
+local first, last = tonumber(ARGV[1]), tonumber(ARGV[2])
+if first < 0 then first = math.max(first + length, 0) end
+if last < 0 then last = math.max(last + length, 0) end
+if last > length then last = length end
+if first >= last then return 0 end
+for i = first, last - 1 do redis.call('LSET', KEYS[1], i, ARGV[3]) end
+redis.call('LREM', KEYS[1], 0, ARGV[3])
+return last - first
+)lua"};
+
+/// Removes and returns some (field, value) of a hash: KEYS = hash. Nil when empty.
+inline const script dict_pop_item{R"lua(
+local field = redis.call('HRANDFIELD', KEYS[1])
+if not field then return false end
+local value = redis.call('HGET', KEYS[1], field)
+redis.call('HDEL', KEYS[1], field)
+return {field, value}
+)lua"};
+
+/// Appends to a string hash field: KEYS = hash; ARGV = field, suffix. Returns the new value.
+inline const script string_append{R"lua(
+local value = (redis.call('HGET', KEYS[1], ARGV[1]) or '') .. ARGV[2]
+redis.call('HSET', KEYS[1], ARGV[1], value)
+return value
+)lua"};
+
+/// Integer multiply / floor-divide / modulo of a hash field, Python semantics, refusing any
+/// operand or result outside +-2^53 (where Lua's doubles stop being exact):
+/// KEYS = hash; ARGV = field, operation ("mul", "floordiv", "mod"), operand. Returns the new value.
+inline const script integer_arithmetic{R"lua(
+local stored = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
+if not string.match(stored, '^%-?%d+$') or not string.match(ARGV[3], '^%-?%d+$') then
+  return redis.error_reply('ERR hash value is not an integer')
+end
+local limit = 9007199254740992
+local a, b = tonumber(stored), tonumber(ARGV[3])
+if math.abs(a) >= limit or math.abs(b) >= limit then
+  return redis.error_reply('ERR operand outside the exact integer range of server-side arithmetic')
+end
+local result
+if ARGV[2] == 'mul' then
+  result = a * b
+else
+  if b == 0 then return redis.error_reply('ERR division by zero') end
+  local quotient = math.floor(a / b)
+  if ARGV[2] == 'floordiv' then result = quotient else result = a - quotient * b end
+end
+if math.abs(result) >= limit then
+  return redis.error_reply('ERR result outside the exact integer range of server-side arithmetic')
+end
+local text = string.format('%.0f', result)
+if text == '-0' then text = '0' end
+redis.call('HSET', KEYS[1], ARGV[1], text)
+return text
+)lua"};
+
+/// Adds microseconds to an ISO-8601 UTC time in a hash field: KEYS = hash; ARGV = field, delta.
+/// Returns the new text. Calendar arithmetic after H. Hinnant's days_from_civil / civil_from_days.
+inline const script datetime_add{R"lua(
+local stored = redis.call('HGET', KEYS[1], ARGV[1])
+if not stored then return redis.error_reply('ERR no time stored in the field') end
+local y, mo, d, h, mi, s, fraction =
+  string.match(stored, '^(%d%d%d%d)-(%d%d)-(%d%d)T(%d%d):(%d%d):(%d%d)%.?(%d*)Z$')
+if not y then return redis.error_reply('ERR stored value is not an ISO-8601 UTC time') end
+if not string.match(ARGV[2], '^%-?%d+$') then return redis.error_reply('ERR delta is not an integer') end
+fraction = string.sub(fraction .. '000000', 1, 6)
+y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+if mo <= 2 then y = y - 1 end
+local era = math.floor(y / 400)
+local yoe = y - era * 400
+local doy = math.floor((153 * ((mo + 9) % 12) + 2) / 5) + d - 1
+local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+local days = era * 146097 + doe - 719468
+local total = (days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)) * 1000000
+  + tonumber(fraction) + tonumber(ARGV[2])
+if math.abs(total) >= 9007199254740992 then return redis.error_reply('ERR time out of range') end
+local micros = total % 1000000
+local seconds = (total - micros) / 1000000
+local second_of_day = seconds % 86400
+local z = (seconds - second_of_day) / 86400 + 719468
+era = math.floor(z / 146097)
+doe = z - era * 146097
+yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+y = yoe + era * 400
+doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+local mp = math.floor((5 * doy + 2) / 153)
+d = doy - math.floor((153 * mp + 2) / 5) + 1
+if mp < 10 then mo = mp + 3 else mo = mp - 9 end
+if mo <= 2 then y = y + 1 end
+local text = string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06dZ', y, mo, d, math.floor(second_of_day / 3600),
+  math.floor(second_of_day % 3600 / 60), second_of_day % 60, micros)
+redis.call('HSET', KEYS[1], ARGV[1], text)
+return text
+)lua"};
+
+}  // namespace rapyer::detail::scripts

@@ -1,0 +1,109 @@
+// What a field proxy needs of the model that holds it, independent of the model's class; and how
+// a proxy finds that model: each model constructor opens a "binding scope" covering its own bytes,
+// and every proxy constructed inside those bytes binds to it. This keeps fields working in copies
+// and moves of a model without the user writing any constructor.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rapyer/client.hpp"
+#include "rapyer/detail/script.hpp"
+#include "rapyer/model_config.hpp"
+
+namespace rapyer {
+
+/// A field that failed to decode in a safe-load field, left at its default.
+struct load_issue {
+  std::string field;
+  std::string reason;
+};
+
+namespace detail {
+
+class model_base;
+
+struct binding_scope {
+  const model_base* owner = nullptr;
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  std::size_t proxies_left = 0;
+};
+inline thread_local binding_scope constructing_model;
+
+/// Base of every model; not used directly (see AtomicRedisModel).
+class model_base {
+ public:
+  virtual ~model_base() = default;
+
+  /// "<prefix><Name>:{<id>}". The braces make every key of the model one cluster hash slot.
+  std::string key() const;
+  /// The id: the Key<T> field's value when the model has one, else a uuid4 made at construction.
+  virtual std::string id() const { return id_; }
+  /// The model's class name as stored ("User").
+  virtual const std::string& model_name() const = 0;
+  virtual const model_config& config() const = 0;
+  /// The model key and the key of every list / dict / set field.
+  virtual std::vector<std::string> all_keys() const = 0;
+  /// Safe-load fields that failed to decode in the last load.
+  const std::vector<load_issue>& load_errors() const noexcept { return load_errors_; }
+
+  /// The model's client: model_config::redis, else the default from rapyer::init.
+  client& redis() const;
+  /// Name of the top-level field stored at `member` (an address inside this model).
+  virtual std::string_view field_name_of(const void* member) const = 0;
+
+  /// Appends `EXPIRE key ttl` for every key when refresh_ttl is configured.
+  void push_refresh(request& req) const;
+  bool refreshes_ttl() const noexcept { return config().refresh_ttl && config().ttl.has_value(); }
+
+ protected:
+  model_base();
+  model_base(const model_base&) = default;
+  model_base& operator=(const model_base&) = default;
+  void open_binding_scope(const char* begin, std::size_t size, std::size_t proxies) const noexcept {
+    constructing_model = proxies == 0 ? binding_scope{} : binding_scope{this, begin, begin + size, proxies};
+  }
+
+  std::string id_;
+  std::vector<load_issue> load_errors_;
+};
+
+std::string new_uuid4();
+
+/// Base of the field proxies (RedisInt, RedisList, ...): knows its model and its field name, and
+/// runs one-command operations atomically with the TTL refresh.
+class field_proxy {
+ public:
+  /// The Redis key the field's data lives in: the model's hash, or its own key for collections.
+  const model_base& model() const;
+  std::string field_name() const;
+
+ protected:
+  field_proxy() noexcept { bind(); }
+  field_proxy(const field_proxy&) noexcept { bind(); }
+  field_proxy& operator=(const field_proxy&) noexcept { return *this; }  // keeps its own model
+  ~field_proxy() = default;
+
+  /// Runs a request of ONE command (a plain command, or an EVALSHA of `used`), wrapped with the
+  /// TTL refresh in MULTI/EXEC when configured; returns its reply, throwing server_error.
+  awaitable<reply> run(request command, const script* used = nullptr) const;
+
+ private:
+  void bind() noexcept {
+    auto& scope = constructing_model;
+    const char* self = reinterpret_cast<const char*>(this);
+    if (scope.proxies_left > 0 && self >= scope.begin && self < scope.end) {
+      owner_ = scope.owner;
+      if (--scope.proxies_left == 0) scope = {};
+    }
+  }
+
+  const model_base* owner_ = nullptr;
+};
+
+}  // namespace detail
+}  // namespace rapyer

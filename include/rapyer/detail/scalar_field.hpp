@@ -1,0 +1,85 @@
+// The common part of the scalar proxies (RedisStr, RedisInt, ...): a value of type T stored in one
+// field of the model's hash, usable like a T, with field-level save() and aload().
+#pragma once
+
+#include <compare>
+#include <ostream>
+#include <string>
+#include <utility>
+
+#include "rapyer/detail/codec.hpp"
+#include "rapyer/detail/model_base.hpp"
+#include "rapyer/error.hpp"
+
+namespace rapyer::detail {
+
+/// Marks proxies stored in the model's hash.
+struct scalar_field_tag {};
+
+template <class T>
+class scalar_field : public field_proxy, public scalar_field_tag {
+ public:
+  using value_type = T;
+
+  scalar_field() = default;
+  scalar_field(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  scalar_field(const scalar_field&) = default;
+  scalar_field(scalar_field&& other) noexcept : field_proxy(other), value_(std::move(other.value_)) {}
+  scalar_field& operator=(const scalar_field& other) {
+    value_ = other.value_;
+    return *this;
+  }
+  scalar_field& operator=(scalar_field&& other) noexcept {
+    value_ = std::move(other.value_);
+    return *this;
+  }
+  scalar_field& operator=(T value) {
+    value_ = std::move(value);
+    return *this;
+  }
+
+  operator const T&() const noexcept { return value_; }  // NOLINT(google-explicit-constructor)
+  const T& value() const noexcept { return value_; }
+  T& value() noexcept { return value_; }
+
+  friend bool operator==(const scalar_field& a, const scalar_field& b) { return a.value_ == b.value_; }
+  // Templates, so that `field == 25` matches exactly instead of competing with the built-in
+  // comparison of the converted value.
+  template <class U>
+    requires(!std::is_base_of_v<scalar_field_tag, U> && std::equality_comparable_with<T, U>)
+  friend bool operator==(const scalar_field& a, const U& b) {
+    return a.value_ == b;
+  }
+  template <class U>
+    requires(!std::is_base_of_v<scalar_field_tag, U> && std::three_way_comparable_with<T, U>)
+  friend auto operator<=>(const scalar_field& a, const U& b) {
+    return a.value_ <=> b;
+  }
+  friend std::ostream& operator<<(std::ostream& out, const scalar_field& field)
+    requires requires(std::ostream& o, const T& v) { o << v; }
+  {
+    return out << field.value_;
+  }
+
+  /// Writes only this field (HSET), keeping the rest of the model.
+  awaitable<void> save() const {
+    request req;
+    req.push("HSET", model().key(), field_name(), encode(value_));
+    co_await run(std::move(req));
+  }
+
+  /// Re-reads only this field. Throws key_not_found when the model or the field is gone, and
+  /// decode_error when the stored text does not fit T.
+  awaitable<void> aload() {
+    const std::string key = model().key();
+    const std::string name = field_name();
+    const reply stored = co_await model().redis().execute("HGET", key, name);
+    if (stored.is_nil()) throw key_not_found(key + " field " + name);
+    value_ = decode_at<T>(stored.as_string(), key, name);
+  }
+
+ protected:
+  T value_{};
+};
+
+}  // namespace rapyer::detail

@@ -1,0 +1,125 @@
+// RedisDict<K, V>: a dict field stored as a native Redis HASH (field = key text, value = plain text
+// for scalars, JSON otherwise). Every operation is one atomic round trip.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <utility>
+
+#include "rapyer/detail/collection_field.hpp"
+
+namespace rapyer {
+namespace detail {
+template <class K, class V>
+struct dict_traits {
+  static_assert(is_scalar_v<K>, "RedisDict keys must be strings, numbers, enums or times");
+  using container_type = std::map<K, V>;
+  static constexpr collection_kind kind = collection_kind::hash;
+  static std::vector<std::string> encode_items(const container_type& items) {
+    std::vector<std::string> out;
+    out.reserve(items.size() * 2);
+    for (const auto& [k, v] : items) {
+      out.push_back(encode(k));
+      out.push_back(encode(v));
+    }
+    return out;
+  }
+  static container_type decode_items(const reply& stored, const std::string& key, const std::string& field) {
+    container_type out;
+    const auto& flat = stored.as_array();
+    for (std::size_t i = 0; i + 1 < flat.size(); i += 2) {
+      out.emplace(decode_at<K>(flat[i].as_string(), key, field), decode_at<V>(flat[i + 1].as_string(), key, field));
+    }
+    return out;
+  }
+};
+}  // namespace detail
+
+template <class K, class V>
+class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
+  using base = detail::collection_field<detail::dict_traits<K, V>>;
+  using traits = detail::dict_traits<K, V>;
+
+ public:
+  using base::base;
+  using base::operator=;
+
+  const V& operator[](const K& k) const { return this->items_.at(k); }
+  const V& at(const K& k) const { return this->items_.at(k); }
+  bool contains(const K& k) const { return this->items_.contains(k); }
+  /// Local only; save() or the a-operations write.
+  V& operator[](const K& k) { return this->items_[k]; }
+
+  /// HSET one entry.
+  awaitable<void> aset_item(K k, V v) {
+    request req;
+    req.push("HSET", this->key(), detail::encode(k), detail::encode(v));
+    co_await this->run(std::move(req));
+    this->items_.insert_or_assign(std::move(k), std::move(v));
+  }
+
+  /// HDEL; returns whether the entry existed on the server.
+  awaitable<bool> adel_item(const K& k) {
+    request req;
+    req.push("HDEL", this->key(), detail::encode(k));
+    const reply result = co_await this->run(std::move(req));
+    const bool existed = result.as_integer() == 1;
+    this->items_.erase(k);
+    co_return existed;
+  }
+
+  /// HSET of every entry at once: aupdate(map) or aupdate(std::pair{"k", "v"}, ...). (GCC 12 cannot
+  /// compile a braced list inside a co_await expression, hence the variadic form.)
+  template <class... Entries>
+    requires(sizeof...(Entries) > 0 && (std::constructible_from<std::pair<K, V>, Entries> && ...))
+  awaitable<void> aupdate(Entries&&... entries) {
+    const std::map<K, V> all{std::pair<K, V>(std::forward<Entries>(entries))...};
+    co_await aupdate(all);
+  }
+  awaitable<void> aupdate(const std::map<K, V>& entries) {
+    if (entries.empty()) co_return;
+    request req;
+    req.push("HSET", this->key(), traits::encode_items(entries));
+    co_await this->run(std::move(req));
+    for (const auto& [k, v] : entries) this->items_.insert_or_assign(k, v);
+  }
+
+  /// Removes and returns the value at k; nullopt when absent.
+  awaitable<std::optional<V>> apop(const K& k) {
+    const std::string key = this->key();
+    const std::string field = detail::encode(k);
+    request req;
+    req.push("MULTI").push("HGET", key, field).push("HDEL", key, field);
+    this->model().push_refresh(req);
+    req.push("EXEC");
+    auto replies = co_await this->model().redis().execute(req);
+    replies.back().throw_if_error("EXEC");
+    const reply& value = replies.back().as_array().front();
+    this->items_.erase(k);
+    if (value.is_nil()) co_return std::nullopt;
+    value.throw_if_error("HGET");
+    co_return detail::decode_at<V>(value.as_string(), key, this->field_name());
+  }
+  /// As apop(k), but `fallback` when absent.
+  awaitable<V> apop(const K& k, V fallback) {
+    auto value = co_await apop(k);
+    co_return value ? std::move(*value) : std::move(fallback);
+  }
+
+  /// Removes and returns some entry; nullopt when the dict is empty.
+  awaitable<std::optional<std::pair<K, V>>> apopitem() {
+    const std::string key = this->key();
+    const std::vector<std::string> keys = {key};
+    request req;
+    detail::scripts::dict_pop_item.push_call(req, keys);
+    const reply popped = co_await this->run(std::move(req), &detail::scripts::dict_pop_item);
+    if (popped.is_nil()) co_return std::nullopt;
+    const auto& pair = popped.as_array();
+    K k = detail::decode_at<K>(pair.at(0).as_string(), key, this->field_name());
+    V v = detail::decode_at<V>(pair.at(1).as_string(), key, this->field_name());
+    this->items_.erase(k);
+    co_return std::make_pair(std::move(k), std::move(v));
+  }
+};
+
+}  // namespace rapyer

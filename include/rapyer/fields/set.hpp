@@ -1,0 +1,82 @@
+// RedisSet<T>: a set field stored as a native Redis SET. Every operation is one atomic round trip.
+#pragma once
+
+#include <optional>
+#include <set>
+
+#include "rapyer/detail/collection_field.hpp"
+
+namespace rapyer {
+namespace detail {
+template <class T>
+struct set_traits {
+  using container_type = std::set<T>;
+  static constexpr collection_kind kind = collection_kind::set;
+  static std::vector<std::string> encode_items(const container_type& items) {
+    std::vector<std::string> out;
+    out.reserve(items.size());
+    for (const auto& item : items) out.push_back(encode(item));
+    return out;
+  }
+  static container_type decode_items(const reply& stored, const std::string& key, const std::string& field) {
+    container_type out;
+    for (const auto& element : stored.as_array()) out.insert(decode_at<T>(element.as_string(), key, field));
+    return out;
+  }
+};
+}  // namespace detail
+
+template <class T>
+class RedisSet : public detail::collection_field<detail::set_traits<T>> {
+  using base = detail::collection_field<detail::set_traits<T>>;
+
+ public:
+  using base::base;
+  using base::operator=;
+
+  bool contains(const T& value) const { return this->items_.contains(value); }
+  /// Local only; save() or the a-operations write.
+  void insert(T value) { this->items_.insert(std::move(value)); }
+
+  /// SADD; returns whether the element was new on the server.
+  awaitable<bool> aadd(T value) {
+    request req;
+    req.push("SADD", this->key(), detail::encode(value));
+    const reply result = co_await this->run(std::move(req));
+    const bool added = result.as_integer() == 1;
+    this->items_.insert(std::move(value));
+    co_return added;
+  }
+
+  /// SREM; returns whether the element was present on the server.
+  awaitable<bool> aremove(const T& value) {
+    request req;
+    req.push("SREM", this->key(), detail::encode(value));
+    const reply result = co_await this->run(std::move(req));
+    const bool removed = result.as_integer() == 1;
+    this->items_.erase(value);
+    co_return removed;
+  }
+
+  /// SPOP: removes and returns some element; nullopt when empty.
+  awaitable<std::optional<T>> apop() {
+    const std::string key = this->key();
+    request req;
+    req.push("SPOP", key);
+    const reply popped = co_await this->run(std::move(req));
+    if (popped.is_nil()) co_return std::nullopt;
+    T value = detail::decode_at<T>(popped.as_string(), key, this->field_name());
+    this->items_.erase(value);
+    co_return value;
+  }
+
+  /// SISMEMBER, asked of the server.
+  awaitable<bool> acontains(const T& value) const {
+    request req;
+    req.push("SISMEMBER", this->key(), detail::encode(value));
+    const reply result = co_await this->run(std::move(req));
+    co_return result.as_integer() == 1;
+  }
+};
+
+}  // namespace rapyer

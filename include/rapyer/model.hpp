@@ -1,0 +1,332 @@
+// AtomicRedisModel<Derived>: a struct described with BOOST_DESCRIBE_STRUCT becomes a Redis model.
+//
+//   struct User : rapyer::AtomicRedisModel<User> {
+//     rapyer::RedisStr name;
+//     rapyer::RedisInt age;
+//     rapyer::RedisList<std::string> tags;
+//   };
+//   BOOST_DESCRIBE_STRUCT(User, (), (name, age, tags))
+//
+// Every operation below is one round trip. The storage layout is described in model_layout.hpp
+// and in the README.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rapyer/detail/lua_scripts.hpp"
+#include "rapyer/detail/model_layout.hpp"
+#include "rapyer/detail/model_registry.hpp"
+#include "rapyer/detail/type_name.hpp"
+#include "rapyer/error.hpp"
+#include "rapyer/init.hpp"
+
+namespace rapyer {
+
+/// What afind(keys) does with keys that hold no model.
+enum class missing_keys { raise, skip };
+
+template <class Derived>
+class AtomicRedisModel : public detail::model_base {
+ public:
+  AtomicRedisModel() { open_scope(); }
+  AtomicRedisModel(const AtomicRedisModel& other) : model_base(other) { open_scope(); }
+  AtomicRedisModel(AtomicRedisModel&& other) noexcept : model_base(other) { open_scope(); }
+  AtomicRedisModel& operator=(const AtomicRedisModel&) = default;
+  AtomicRedisModel& operator=(AtomicRedisModel&&) noexcept = default;
+
+  // ---- identity ----
+  std::string id() const override {
+    if constexpr (detail::has_key_field<Derived>()) {
+      std::string out;
+      detail::for_each_member(self(), [&](const char*, const auto& member) {
+        if constexpr (detail::is_key_field_v<std::remove_cvref_t<decltype(member)>>) out = detail::encode(member.value());
+      });
+      return out;
+    } else {
+      return id_;
+    }
+  }
+  /// Gives a model without a Key<T> field another id (the key follows).
+  void set_id(std::string id) { id_ = std::move(id); }
+
+  const std::string& model_name() const override { return class_name(); }
+  const model_config& config() const override { return class_config(); }
+  std::vector<std::string> all_keys() const override { return collection_keys_of(key()); }
+  std::string_view field_name_of(const void* member) const override {
+    std::string_view found;
+    detail::for_each_member(self(), [&](const char* name, const auto& m) {
+      if (static_cast<const void*>(&m) == member) found = name;
+    });
+    return found;
+  }
+
+  /// The class's settings: Derived::redis_config() when declared, else the defaults.
+  static const model_config& class_config() {
+    static const model_config config = [] {
+      if constexpr (requires { Derived::redis_config(); }) {
+        return model_config(Derived::redis_config());
+      } else {
+        return model_config{};
+      }
+    }();
+    return config;
+  }
+  static const std::string& class_name() {
+    static const std::string name = class_config().name.empty() ? detail::type_name<Derived>() : class_config().name;
+    return name;
+  }
+  /// "<prefix><Name>:{<id>}"
+  static std::string key_for(std::string_view id) {
+    return class_config().prefix + class_name() + ":{" + std::string(id) + "}";
+  }
+
+  // ---- whole model ----
+
+  /// Atomically replaces the model: hash and every collection (an empty collection leaves no
+  /// stale element). Sets the configured TTL, or keeps the existing one.
+  awaitable<void> save() const {
+    request req;
+    push_save(req);
+    auto replies = co_await detail::execute_with_script(redis(), req, &detail::scripts::save);
+    replies.front().throw_if_error("save " + key());
+  }
+
+  /// Re-reads the whole model, consistently (one MULTI/EXEC). Throws key_not_found, decode_error.
+  awaitable<void> load() {
+    std::vector<std::string> keys(1, key());
+    std::vector<Derived> found = co_await read_models(redis(), std::move(keys), missing_keys::raise);
+    self() = std::move(found.front());
+  }
+
+  static awaitable<Derived> get(std::string key) {
+    std::vector<std::string> keys(1, std::move(key));
+    std::vector<Derived> found = co_await read_models(class_client(), std::move(keys), missing_keys::raise);
+    co_return std::move(found.front());
+  }
+
+  /// Deletes every key of the model; returns whether it existed.
+  awaitable<bool> adelete() const {
+    request req;
+    req.push("DEL", all_keys());
+    const reply deleted = co_await redis().execute_one(std::move(req));
+    co_return deleted.as_integer() > 0;
+  }
+
+  awaitable<bool> aexists() const {
+    const reply exists = co_await redis().execute("EXISTS", key());
+    co_return exists.as_integer() == 1;
+  }
+
+  /// Sets the expiry of every key of the model, atomically.
+  awaitable<void> aset_ttl(std::chrono::seconds ttl) const {
+    request req;
+    req.push("MULTI");
+    for (const auto& k : all_keys()) req.push("EXPIRE", k, ttl.count());
+    req.push("EXEC");
+    const auto replies = co_await redis().execute(req);
+    replies.back().throw_if_error("EXEC");
+  }
+
+  /// Saves a copy under a new id and returns it. Not for models with a Key<T> field.
+  awaitable<Derived> aduplicate() const {
+    if constexpr (detail::has_key_field<Derived>()) {
+      throw usage_error(class_name() + " has a Key field: a duplicate would have the same key");
+    }
+    Derived copy(self());
+    copy.id_ = detail::new_uuid4();
+    co_await copy.save();
+    co_return copy;
+  }
+
+  // ---- many models, one round trip each ----
+
+  /// Saves all models in one atomic MULTI/EXEC.
+  static awaitable<void> ainsert(std::span<const Derived> models) {
+    if (models.empty()) co_return;
+    request req;
+    req.push("MULTI");
+    for (const auto& m : models) m.push_save(req);
+    req.push("EXEC");
+    const auto replies = co_await detail::execute_with_script(class_client(), req, &detail::scripts::save);
+    replies.back().throw_if_error("EXEC");
+    for (const auto& r : replies.back().as_array()) r.throw_if_error("save");
+  }
+  template <class... Models>
+    requires(sizeof...(Models) > 0 && (std::is_same_v<std::remove_cvref_t<Models>, Derived> && ...))
+  static awaitable<void> ainsert(const Models&... models) {
+    const std::vector<Derived> all = {models...};
+    co_await ainsert(std::span<const Derived>(all));
+  }
+
+  /// Reads the models at `keys` in one consistent round trip, in order.
+  static awaitable<std::vector<Derived>> afind(std::vector<std::string> keys, missing_keys missing = missing_keys::raise) {
+    co_return co_await read_models(class_client(), std::move(keys), missing);
+  }
+  /// Every model of the class (SCAN, never KEYS), at most `limit`.
+  static awaitable<std::vector<Derived>> afind(std::optional<std::size_t> limit = std::nullopt) {
+    auto keys = co_await afind_keys(limit);
+    co_return co_await read_models(class_client(), std::move(keys), missing_keys::skip);
+  }
+  /// The keys of every model of the class (SCAN ... MATCH ... TYPE hash), at most `limit`.
+  static awaitable<std::vector<std::string>> afind_keys(std::optional<std::size_t> limit = std::nullopt) {
+    const std::string pattern = detail::glob_escape(class_config().prefix + class_name() + ":{") + "*}";
+    co_return co_await detail::scan_model_keys(class_client(), pattern, limit);
+  }
+
+  /// Deletes the models at `keys` (with their collection keys) atomically; returns how many existed.
+  static awaitable<std::size_t> adelete_many(const std::vector<std::string>& keys) {
+    if (keys.empty()) co_return 0;
+    request req;
+    req.push("MULTI");
+    for (const auto& k : keys) req.push("DEL", collection_keys_of(k));
+    req.push("EXEC");
+    const auto replies = co_await class_client().execute(req);
+    replies.back().throw_if_error("EXEC");
+    std::size_t deleted = 0;
+    for (const auto& r : replies.back().as_array()) deleted += r.as_integer() > 0 ? 1 : 0;
+    co_return deleted;
+  }
+
+ private:
+  friend Derived;
+  Derived& self() noexcept { return static_cast<Derived&>(*this); }
+  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
+
+  void open_scope() {
+    static const bool registered = (detail::register_model(class_config().prefix + class_name(), &load_any), true);
+    static const std::size_t proxies = detail::proxy_count<Derived>();
+    (void)registered;
+    open_binding_scope(reinterpret_cast<const char*>(static_cast<Derived*>(this)), sizeof(Derived), proxies);
+  }
+
+  static client& class_client() { return class_config().redis ? *class_config().redis : default_client(); }
+
+  /// The model key and its collection keys, for a key of this class.
+  static std::vector<std::string> collection_keys_of(const std::string& key) {
+    std::vector<std::string> keys = {key};
+    boost::mp11::mp_for_each<detail::public_members<Derived>>([&](auto member) {
+      using M = std::remove_cvref_t<decltype(std::declval<Derived&>().*member.pointer)>;
+      if constexpr (detail::is_collection_field_v<M>) keys.push_back(key + ":" + member.name);
+    });
+    return keys;
+  }
+
+  void push_save(request& req) const {
+    const std::string k = key();
+    std::vector<std::string> keys = {k};
+    std::vector<std::string> pairs = {std::string(detail::model_marker_field), class_name()};
+    detail::for_each_hash_field(self(), "", [&](const std::string& path, const auto& value) {
+      detail::encode_hash_field(pairs, path, value);
+    });
+    std::vector<std::string> collections;
+    detail::for_each_collection(self(), [&](const char* name, const auto& field) {
+      using F = std::remove_cvref_t<decltype(field)>;
+      keys.push_back(k + ":" + name);
+      auto items = F::traits_type::encode_items(field.value());
+      collections.push_back(std::string(1, static_cast<char>(F::kind)));
+      collections.push_back(std::to_string(items.size()));
+      collections.insert(collections.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+    });
+    const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
+    detail::scripts::save.push_call(req, keys, ttl_ms, pairs.size() / 2, pairs, collections);
+  }
+
+  /// The id part of a key of this class, or usage_error for a key of another class.
+  static std::string id_of(const std::string& key) {
+    const std::string head = key_for("");  // "<prefix><Name>:{}"
+    const std::string_view open(head.data(), head.size() - 1);
+    if (!key.starts_with(open) || !key.ends_with('}') || key.size() < head.size()) {
+      throw usage_error("'" + key + "' is not a key of model " + class_name());
+    }
+    return key.substr(open.size(), key.size() - open.size() - 1);
+  }
+
+  static awaitable<std::vector<Derived>> read_models(client& redis, std::vector<std::string> keys, missing_keys missing) {
+    std::vector<Derived> out;
+    if (keys.empty()) co_return out;
+    request req;
+    req.push("MULTI");
+    for (const auto& k : keys) {
+      (void)id_of(k);  // refuses keys of other classes before anything is sent
+      req.push("HGETALL", k);
+      boost::mp11::mp_for_each<detail::public_members<Derived>>([&](auto member) {
+        using M = std::remove_cvref_t<decltype(std::declval<Derived&>().*member.pointer)>;
+        if constexpr (detail::is_collection_field_v<M>) detail::push_collection_read(req, M::kind, k + ":" + member.name);
+      });
+    }
+    req.push("EXEC");
+    auto replies = co_await redis.execute(req);
+    replies.back().throw_if_error("EXEC");
+    const auto& results = replies.back().as_array();
+    const std::size_t per_model = results.size() / keys.size();
+    out.reserve(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::span<const reply> model_parts(results.data() + i * per_model, per_model);
+      if (model_parts.front().is_array() && model_parts.front().as_array().empty()) {
+        if (missing == missing_keys::skip) continue;
+        throw key_not_found(keys[i]);
+      }
+      Derived& model = out.emplace_back();
+      model.decode_from(keys[i], model_parts);
+    }
+    co_return out;
+  }
+
+  bool is_safe_load(const std::string& path) const {
+    const auto& c = config();
+    return c.safe_load_all || c.safe_load.contains(path) || c.safe_load.contains(path.substr(0, path.find('.')));
+  }
+
+  /// Runs decode() for one field, applying safe-load.
+  template <class Decode>
+  void decode_field(const std::string& key, const std::string& path, Decode&& decode) {
+    try {
+      decode();
+    } catch (const detail::decode_failure& e) {
+      if (!is_safe_load(path)) throw decode_error(key, path, e.what());
+      load_errors_.push_back({path, e.what()});
+    } catch (const decode_error& e) {
+      if (!is_safe_load(path)) throw;
+      load_errors_.push_back({path, e.reason()});
+    }
+  }
+
+  void decode_from(const std::string& key, std::span<const reply> parts) {
+    load_errors_.clear();
+    if constexpr (!detail::has_key_field<Derived>()) id_ = id_of(key);
+    const reply& hash = parts.front();
+    if (hash.is_error()) throw decode_error(key, "", hash.error_message());
+    const auto fields = detail::index_hash(hash);
+    const auto marker = fields.find(detail::model_marker_field);
+    if (marker == fields.end()) throw decode_error(key, "", "not a rapyer model (no " + std::string(detail::model_marker_field) + " field)");
+    if (*marker->second != class_name()) {
+      throw decode_error(key, "", "holds a " + *marker->second + " model, not " + class_name());
+    }
+    detail::for_each_hash_field(self(), "", [&](const std::string& path, auto& value) {
+      const auto found = fields.find(path);
+      decode_field(key, path, [&] { detail::decode_hash_field(found == fields.end() ? nullptr : found->second, value); });
+    });
+    std::size_t next = 1;
+    detail::for_each_collection(self(), [&](const char* name, auto& field) {
+      using F = std::remove_cvref_t<decltype(field)>;
+      const reply& stored = parts[next++];
+      const std::string collection_key = key + ":" + name;
+      decode_field(key, name, [&] {
+        if (stored.is_error()) throw decode_error(collection_key, name, stored.error_message());
+        field.value() = F::traits_type::decode_items(stored, collection_key, name);
+      });
+    });
+  }
+
+  static awaitable<std::unique_ptr<detail::model_base>> load_any(std::string key) {
+    Derived loaded = co_await get(std::move(key));
+    co_return std::make_unique<Derived>(std::move(loaded));
+  }
+};
+
+}  // namespace rapyer

@@ -1,0 +1,33 @@
+// Per-model settings, with documented defaults. A model class customizes them with a static
+// member function:  static rapyer::model_config redis_config() { return {.ttl = 3600s}; }
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace rapyer {
+
+class client;
+
+struct model_config {
+  /// Prepended to the class name in every key: "<prefix><name>:{<id>}". Default: none.
+  std::string prefix;
+  /// The class name used in keys and in the stored marker; empty: the C++ class name.
+  std::string name;
+  /// Expiry set on every save (on all of the model's keys); empty: save keeps any existing TTL.
+  std::optional<std::chrono::seconds> ttl;
+  /// Every field operation also resets the TTL (in the same atomic step). Needs ttl.
+  bool refresh_ttl = false;
+  /// The client to use; empty: the process-wide default set by rapyer::init.
+  std::shared_ptr<client> redis;
+  /// Fields (top-level names or dotted paths) that load as default instead of failing the whole
+  /// load when their stored value does not decode; the failures are listed in load_errors().
+  std::set<std::string> safe_load;
+  /// Every field is safe-load.
+  bool safe_load_all = false;
+};
+
+}  // namespace rapyer

@@ -1,0 +1,132 @@
+#include <array>
+#include <chrono>
+#include <cstdio>
+
+#include "rapyer/detail/codec.hpp"
+#include "rapyer/error.hpp"
+
+namespace rapyer::detail {
+namespace {
+
+constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int parse_digits(std::string_view text, std::size_t at, std::size_t count) {
+  int value = 0;
+  for (std::size_t i = at; i < at + count; ++i) {
+    if (text[i] < '0' || text[i] > '9') throw decode_failure("'" + std::string(text.substr(0, 64)) + "' is not an ISO-8601 time");
+    value = value * 10 + (text[i] - '0');
+  }
+  return value;
+}
+
+}  // namespace
+
+std::string format_time_point(time_point value) {
+  using namespace std::chrono;
+  const auto micros = floor<microseconds>(value);
+  const auto day = floor<days>(micros);
+  const year_month_day date(day);
+  const hh_mm_ss<microseconds> time(micros - day);
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()), static_cast<long long>(time.subseconds().count()));
+  return buffer;
+}
+
+time_point parse_time_point(std::string_view text) {
+  using namespace std::chrono;
+  // YYYY-MM-DDTHH:MM:SS[.ffffff]Z (a "+00:00" suffix is accepted for UTC too)
+  const auto fail = [&] { return decode_failure("'" + std::string(text.substr(0, 64)) + "' is not an ISO-8601 UTC time"); };
+  if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' ||
+      text[16] != ':') {
+    throw fail();
+  }
+  const year_month_day date{year(parse_digits(text, 0, 4)), month(static_cast<unsigned>(parse_digits(text, 5, 2))),
+                            day(static_cast<unsigned>(parse_digits(text, 8, 2)))};
+  const int h = parse_digits(text, 11, 2), m = parse_digits(text, 14, 2), s = parse_digits(text, 17, 2);
+  if (!date.ok() || h > 23 || m > 59 || s > 60) throw fail();
+  std::size_t at = 19;
+  long long micros = 0;
+  if (at < text.size() && text[at] == '.') {
+    std::size_t digits = 0;
+    for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++digits) {
+      if (digits < 6) micros = micros * 10 + (text[at] - '0');
+    }
+    if (digits == 0) throw fail();
+    for (; digits < 6; ++digits) micros *= 10;
+  }
+  const std::string_view zone = text.substr(at);
+  if (zone != "Z" && zone != "+00:00") throw fail();
+  return time_point(duration_cast<system_clock::duration>(sys_days(date).time_since_epoch() + hours(h) + minutes(m) +
+                                                          seconds(s) + microseconds(micros)));
+}
+
+std::string base64_encode(std::string_view raw) {
+  std::string out;
+  out.reserve((raw.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 2 < raw.size(); i += 3) {
+    const unsigned n = (static_cast<unsigned char>(raw[i]) << 16) | (static_cast<unsigned char>(raw[i + 1]) << 8) |
+                       static_cast<unsigned char>(raw[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += base64_alphabet[(n >> shift) & 63];
+  }
+  if (i < raw.size()) {
+    unsigned n = static_cast<unsigned char>(raw[i]) << 16;
+    if (i + 1 < raw.size()) n |= static_cast<unsigned char>(raw[i + 1]) << 8;
+    out += base64_alphabet[(n >> 18) & 63];
+    out += base64_alphabet[(n >> 12) & 63];
+    out += i + 1 < raw.size() ? base64_alphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string base64_decode(std::string_view text) {
+  if (text.size() % 4 != 0) throw decode_failure("invalid base64 length");
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (std::size_t i = 0; i < text.size(); i += 4) {
+    unsigned n = 0;
+    int padding = 0;
+    for (std::size_t j = 0; j < 4; ++j) {
+      const char c = text[i + j];
+      unsigned digit = 0;
+      if (c == '=' && i + 4 == text.size() && j >= 2) {
+        ++padding;
+      } else if (const auto at = base64_alphabet.find(c); at != std::string_view::npos && padding == 0) {
+        digit = static_cast<unsigned>(at);
+      } else {
+        throw decode_failure("invalid base64");
+      }
+      n = (n << 6) | digit;
+    }
+    out += static_cast<char>((n >> 16) & 255);
+    if (padding < 2) out += static_cast<char>((n >> 8) & 255);
+    if (padding < 1) out += static_cast<char>(n & 255);
+  }
+  return out;
+}
+
+std::string dump_json(const json& value) {
+  try {
+    return value.dump();
+  } catch (const json::exception& e) {
+    throw encode_error(std::string("cannot write JSON: ") + e.what());
+  }
+}
+
+json parse_json(std::string_view text) {
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw decode_failure("invalid JSON: " + std::string(e.what()));
+  }
+}
+
+void throw_json_type(const json& value, std::string_view expected) {
+  throw decode_failure("JSON " + std::string(value.type_name()) + " where " + std::string(expected) + " was expected");
+}
+
+}  // namespace rapyer::detail

@@ -1,0 +1,110 @@
+#include "rapyer/detail/model_registry.hpp"
+
+#include <map>
+#include <mutex>
+
+#include "rapyer/detail/collection_field.hpp"
+#include "rapyer/detail/model_layout.hpp"
+#include "rapyer/error.hpp"
+#include "rapyer/registry.hpp"
+
+namespace rapyer::detail {
+namespace {
+
+struct registry {
+  std::mutex mutex;
+  std::map<std::string, model_loader, std::less<>> loaders;
+};
+
+registry& models() {
+  static registry instance;
+  return instance;
+}
+
+}  // namespace
+
+void register_model(std::string key_head, model_loader loader) {
+  auto& r = models();
+  const std::lock_guard lock(r.mutex);
+  r.loaders.insert_or_assign(std::move(key_head), loader);
+}
+
+model_loader find_model_loader(std::string_view key) {
+  const auto brace = key.find(":{");
+  if (brace == std::string_view::npos) return nullptr;
+  auto& r = models();
+  const std::lock_guard lock(r.mutex);
+  const auto it = r.loaders.find(key.substr(0, brace));
+  return it == r.loaders.end() ? nullptr : it->second;
+}
+
+std::string glob_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern, std::optional<std::size_t> limit) {
+  std::vector<std::string> keys;
+  std::string cursor = "0";
+  do {
+    const reply page = co_await redis.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000, "TYPE", "hash");
+    cursor = page.as_array().at(0).as_string();
+    for (const auto& k : page.as_array().at(1).as_array()) {
+      if (limit && keys.size() >= *limit) co_return keys;
+      keys.push_back(k.as_string());
+    }
+  } while (cursor != "0");
+  co_return keys;
+}
+
+void push_collection_read(request& req, collection_kind kind, const std::string& key) {
+  switch (kind) {
+    case collection_kind::list:
+      req.push("LRANGE", key, 0, -1);
+      break;
+    case collection_kind::hash:
+      req.push("HGETALL", key);
+      break;
+    case collection_kind::set:
+      req.push("SMEMBERS", key);
+      break;
+  }
+}
+
+std::unordered_map<std::string_view, const std::string*> index_hash(const reply& hash) {
+  std::unordered_map<std::string_view, const std::string*> out;
+  const auto& flat = hash.as_array();
+  for (std::size_t i = 0; i + 1 < flat.size(); i += 2) out.emplace(flat[i].as_string(), &flat[i + 1].as_string());
+  return out;
+}
+
+std::string unqualified_name(std::string_view pretty) {
+  auto at = pretty.find("T = ");
+  if (at == std::string_view::npos) return std::string(pretty);
+  std::string_view name = pretty.substr(at + 4);
+  name = name.substr(0, name.find_first_of(";]"));
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '<') ++depth;
+    if (name[i] == '>') --depth;
+    if (depth == 0 && name[i] == ':' && i + 1 < name.size() && name[i + 1] == ':') start = i + 2;
+  }
+  return std::string(name.substr(start));
+}
+
+}  // namespace rapyer::detail
+
+namespace rapyer {
+
+awaitable<std::unique_ptr<any_model>> aget(std::string key) {
+  const auto loader = detail::find_model_loader(key);
+  if (loader == nullptr) throw usage_error("no registered model class for key '" + key + "'");
+  co_return co_await loader(std::move(key));
+}
+
+}  // namespace rapyer
