@@ -1,0 +1,551 @@
+#include "rapyer/model.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "rapyer/rapyer.hpp"
+#include "test_models.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using namespace test_models;
+using rapyer::awaitable;
+using rapyer::reply;
+
+class ModelTest : public rapyer::test::model_test {};
+
+Everything filled_everything() {
+  Everything e;
+  e.text = "héllo wörld ✓";
+  e.flag = true;
+  e.i8 = -128;
+  e.u8 = 255;
+  e.i16 = -32768;
+  e.u16 = 65535;
+  e.i32 = std::numeric_limits<std::int32_t>::min();
+  e.u32 = std::numeric_limits<std::uint32_t>::max();
+  e.i64 = std::numeric_limits<std::int64_t>::min();
+  e.u64 = std::numeric_limits<std::uint64_t>::max();
+  e.f32 = 0.1f;
+  e.f64 = 1e-300;
+  e.color = Color::blue;
+  e.level = Level::high;
+  e.maybe_number = 0;
+  e.maybe_address = Address{"Paris", 75001, "Rue de Rivoli"};
+  e.when = time_point(std::chrono::microseconds(1732400000123456LL));
+  e.blob = {std::byte{0}, std::byte{0xff}, std::byte{'\r'}, std::byte{'\n'}};
+  e.address = Address{"Tel Aviv", 61000, std::nullopt};
+  e.numbers = {1, -2, 3};
+  e.queue = {"a", "", "c"};
+  e.weights = {{"pi", 3.141592653589793}, {"tenth", 0.1}};
+  e.counts = {{"x", 1}, {"y", -1}};
+  e.unique = {3, 1, 2};
+  e.labels = {"l1", "l2"};
+  e.addresses = {Address{"A", 1, "s"}, Address{"B", 2, std::nullopt}};
+  e.point = Point{1.5, -0.1};
+  e.p_str = "proxy string";
+  e.p_int = std::numeric_limits<long long>::max();
+  e.p_float = 1e308;
+  e.p_bool = true;
+  e.p_bytes = rapyer::RedisBytes(std::string_view("\x00\x01 raw", 6));
+  e.p_time = time_point(std::chrono::microseconds(-1000001));
+  e.p_addresses = std::vector<Address>{Address{"C", 3, std::nullopt}};
+  e.p_doubles = std::vector<double>{0.1, 1e308, -1e-300, 5e-324};
+  e.p_counts = std::map<std::string, int>{{"k:1", 1}, {"k.2 ü", 2}};
+  e.p_ids = std::set<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 0, std::numeric_limits<std::int64_t>::max()};
+  return e;
+}
+
+void expect_same(const Everything& a, const Everything& b) {
+  EXPECT_EQ(a.text, b.text);
+  EXPECT_EQ(a.flag, b.flag);
+  EXPECT_EQ(a.i8, b.i8);
+  EXPECT_EQ(a.u8, b.u8);
+  EXPECT_EQ(a.i16, b.i16);
+  EXPECT_EQ(a.u16, b.u16);
+  EXPECT_EQ(a.i32, b.i32);
+  EXPECT_EQ(a.u32, b.u32);
+  EXPECT_EQ(a.i64, b.i64);
+  EXPECT_EQ(a.u64, b.u64);
+  EXPECT_EQ(a.f32, b.f32);
+  EXPECT_EQ(a.f64, b.f64);
+  EXPECT_EQ(a.color, b.color);
+  EXPECT_EQ(a.level, b.level);
+  EXPECT_EQ(a.maybe_number, b.maybe_number);
+  EXPECT_EQ(a.maybe_address, b.maybe_address);
+  EXPECT_EQ(a.when, b.when);
+  EXPECT_EQ(a.blob, b.blob);
+  EXPECT_EQ(a.address, b.address);
+  EXPECT_EQ(a.numbers, b.numbers);
+  EXPECT_EQ(a.queue, b.queue);
+  EXPECT_EQ(a.weights, b.weights);
+  EXPECT_EQ(a.counts, b.counts);
+  EXPECT_EQ(a.unique, b.unique);
+  EXPECT_EQ(a.labels, b.labels);
+  EXPECT_EQ(a.addresses, b.addresses);
+  EXPECT_EQ(a.point, b.point);
+  EXPECT_EQ(a.p_str.value(), b.p_str.value());
+  EXPECT_EQ(a.p_int.value(), b.p_int.value());
+  EXPECT_EQ(a.p_float.value(), b.p_float.value());
+  EXPECT_EQ(a.p_bool.value(), b.p_bool.value());
+  EXPECT_EQ(a.p_bytes.value(), b.p_bytes.value());
+  EXPECT_EQ(a.p_time.value(), b.p_time.value());
+  EXPECT_EQ(a.p_addresses.value(), b.p_addresses.value());
+  EXPECT_EQ(a.p_doubles.value(), b.p_doubles.value());
+  EXPECT_EQ(a.p_counts.value(), b.p_counts.value());
+  EXPECT_EQ(a.p_ids.value(), b.p_ids.value());
+}
+
+TEST_F(ModelTest, RoundTripsEveryFieldType) {
+  const Everything saved = filled_everything();
+  run(saved.save());
+  const Everything loaded = run(Everything::get(saved.key()));
+  expect_same(saved, loaded);
+  EXPECT_EQ(loaded.key(), saved.key());
+  EXPECT_TRUE(loaded.load_errors().empty());
+}
+
+TEST_F(ModelTest, DefaultModelRoundTrips) {
+  const Everything saved;
+  run(saved.save());
+  expect_same(saved, run(Everything::get(saved.key())));
+}
+
+TEST_F(ModelTest, StoresExactText) {
+  Everything e = filled_everything();
+  e.f64 = 0.1;
+  run(e.save());
+  const std::string k = e.key();
+  EXPECT_EQ(raw("HGET", k, "f64").as_string(), "0.1");
+  EXPECT_EQ(raw("HGET", k, "i64").as_string(), "-9223372036854775808");
+  EXPECT_EQ(raw("HGET", k, "u64").as_string(), "18446744073709551615");
+  EXPECT_EQ(raw("HGET", k, "p_int").as_string(), "9223372036854775807");
+  EXPECT_EQ(raw("HGET", k, "p_float").as_string(), "1e+308");
+  EXPECT_EQ(raw("HGET", k, "color").as_string(), "blue");
+  EXPECT_EQ(raw("HGET", k, "level").as_string(), "10");
+  EXPECT_EQ(raw("HGET", k, "when").as_string(), "2024-11-23T22:13:20.123456Z");
+  EXPECT_EQ(raw("HGET", k, "address.city").as_string(), "Tel Aviv");
+  EXPECT_TRUE(raw("HGET", k, "address.street").is_nil());  // empty optional: no field
+  EXPECT_EQ(raw("HGET", k, "numbers").as_string(), "[1,-2,3]");
+  EXPECT_EQ(raw("HGET", k, "weights").as_string(), R"({"pi":3.141592653589793,"tenth":0.1})");
+  EXPECT_EQ(raw("LRANGE", k + ":p_doubles", 0, -1),
+            reply::array({reply::string("0.1"), reply::string("1e+308"), reply::string("-1e-300"), reply::string("5e-324")}));
+  EXPECT_EQ(raw("LINDEX", k + ":p_addresses", 0).as_string(), R"({"city":"C","street":null,"zip":3})");
+}
+
+TEST_F(ModelTest, LargeEmptyAndUnicodeValuesRoundTrip) {
+  User user;
+  std::string big(10 * 1024 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + i % 26);
+  user.name = big;
+  user.nickname = "";
+  user.tags = std::vector<std::string>{"", "日本語", "emoji 🎉", big};
+  user.metadata = std::map<std::string, std::string>{{"", "empty key"}, {"ключ", ""}};
+  run(user.save());
+  const User loaded = run(User::get(user.key()));
+  EXPECT_TRUE(loaded.name.value() == big);
+  EXPECT_EQ(loaded.nickname, std::optional<std::string>(""));
+  EXPECT_EQ(loaded.tags.size(), 4u);
+  EXPECT_TRUE(loaded.tags.value() == user.tags.value());
+  EXPECT_EQ(loaded.metadata.value(), user.metadata.value());
+}
+
+TEST_F(ModelTest, LayoutUsesNativeTypesAndOneHashTag) {
+  User user;
+  user.name = "Ann";
+  user.tags = std::vector<std::string>{"t"};
+  user.metadata = std::map<std::string, std::string>{{"k", "v"}};
+  user.roles = std::set<std::string>{"admin"};
+  user.address.city = "Haifa";
+  run(user.save());
+  const std::string k = user.key();
+  EXPECT_EQ(k, "User:{" + user.id() + "}");
+  EXPECT_EQ(user.id().size(), 36u);
+  EXPECT_EQ(raw("TYPE", k).as_string(), "hash");
+  EXPECT_EQ(raw("TYPE", k + ":tags").as_string(), "list");
+  EXPECT_EQ(raw("TYPE", k + ":metadata").as_string(), "hash");
+  EXPECT_EQ(raw("TYPE", k + ":roles").as_string(), "set");
+  EXPECT_EQ(raw("HGET", k, "__rapyer_model__").as_string(), "User");
+  EXPECT_EQ(raw("HGET", k, "address.city").as_string(), "Haifa");
+  EXPECT_EQ(raw("HGET", k, "name").as_string(), "Ann");
+  EXPECT_EQ(user.all_keys(), (std::vector<std::string>{k, k + ":tags", k + ":metadata", k + ":roles"}));
+}
+
+TEST(ModelLayout, EveryKeyOfAModelIsInOneClusterSlot) {
+  rapyer::embedded_server_options options;
+  options.extra_arguments = {"--cluster-enabled", "yes"};
+  rapyer::embedded_server server(options);
+  boost::asio::io_context ctx;
+  for (const std::string id : {"plain", "with:colon.dot", "with{brace", "with}close", "with space", "ünï"}) {
+    User user;
+    user.set_id(id);
+    std::vector<long long> slots;
+    rapyer::test::run(ctx, [&]() -> awaitable<void> {
+      rapyer::connection conn(ctx.get_executor(), rapyer::connection_config::from_url(server.url()));
+      co_await conn.connect();
+      for (const auto& k : user.all_keys()) {
+        const reply slot = co_await conn.execute("CLUSTER", "KEYSLOT", k);
+        slots.push_back(slot.as_integer());
+      }
+      const reply lock_slot = co_await conn.execute("CLUSTER", "KEYSLOT", user.key() + "/default:lock");
+      slots.push_back(lock_slot.as_integer());
+    }());
+    ASSERT_EQ(slots.size(), 5u);
+    for (long long slot : slots) EXPECT_EQ(slot, slots.front()) << id;
+  }
+}
+
+TEST_F(ModelTest, SaveReplacesEverythingAndLeavesNoStaleElements) {
+  User user;
+  user.name = "first";
+  user.nickname = "nick";
+  user.tags = std::vector<std::string>{"a", "b", "c"};
+  user.metadata = std::map<std::string, std::string>{{"x", "1"}};
+  user.roles = std::set<std::string>{"r"};
+  run(user.save());
+  user.name = "second";
+  user.nickname.reset();
+  user.tags = std::vector<std::string>{"z"};
+  user.metadata = std::map<std::string, std::string>{};
+  user.roles = std::set<std::string>{};
+  run(user.save());
+  const std::string k = user.key();
+  EXPECT_EQ(raw("LRANGE", k + ":tags", 0, -1), reply::array({reply::string("z")}));
+  EXPECT_EQ(raw("EXISTS", k + ":metadata").as_integer(), 0);
+  EXPECT_EQ(raw("EXISTS", k + ":roles").as_integer(), 0);
+  EXPECT_TRUE(raw("HGET", k, "nickname").is_nil());
+  const User loaded = run(User::get(k));
+  EXPECT_EQ(loaded.name, "second");
+  EXPECT_FALSE(loaded.nickname.has_value());
+  EXPECT_TRUE(loaded.metadata.empty());
+}
+
+TEST_F(ModelTest, FailedSaveLeavesThePreviousVersionWhole) {
+  Everything e = filled_everything();
+  run(e.save());
+  Everything broken = e;
+  broken.text = "changed";
+  broken.queue = std::deque<std::string>{"valid", std::string("\xff\xfe not utf-8")};  // cannot be JSON
+  EXPECT_THROW(run(broken.save()), rapyer::encode_error);
+  expect_same(e, run(Everything::get(e.key())));
+}
+
+TEST_F(ModelTest, SaveKeepsTheExistingTtlAndSetsTheConfiguredOne) {
+  User user;
+  run(user.save());
+  EXPECT_EQ(raw("TTL", user.key()).as_integer(), -1);
+  run(user.aset_ttl(500s));
+  user.tags = std::vector<std::string>{"a"};
+  run(user.save());
+  for (const auto& k : user.all_keys()) {
+    if (k.ends_with(":metadata") || k.ends_with(":roles")) continue;  // empty: no key
+    const auto ttl = raw("TTL", k).as_integer();
+    EXPECT_GT(ttl, 490) << k;
+    EXPECT_LE(ttl, 500) << k;
+  }
+  Session session;
+  session.token = "t-1";
+  session.pages = std::vector<std::string>{"/"};
+  run(session.save());
+  EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
+  EXPECT_GT(raw("TTL", session.key() + ":pages").as_integer(), 90);
+}
+
+TEST_F(ModelTest, OperationsRefreshTheTtlWhenConfigured) {
+  Session session;
+  session.token = "refresh-me";
+  session.pages = std::vector<std::string>{"/"};
+  run(session.save());
+  raw("EXPIRE", session.key(), 5);
+  raw("EXPIRE", session.key() + ":pages", 5);
+  EXPECT_EQ(run(session.hits.aincrease(1)), 1);
+  EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
+  EXPECT_GT(raw("TTL", session.key() + ":pages").as_integer(), 90);
+  raw("EXPIRE", session.key(), 5);
+  run(session.pages.aappend("/home"));
+  EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
+}
+
+TEST_F(ModelTest, KeyFieldIsTheId) {
+  Session session;
+  session.token = "tok:1.{x} ü";
+  run(session.save());
+  EXPECT_EQ(session.key(), "app:Session:{tok:1.{x} ü}");
+  const Session loaded = run(Session::get("app:Session:{tok:1.{x} ü}"));
+  EXPECT_EQ(loaded.token, std::string("tok:1.{x} ü"));
+  Session empty;
+  EXPECT_THROW((void)empty.key(), rapyer::usage_error);
+}
+
+TEST_F(ModelTest, MissingKeyThrowsKeyNotFound) {
+  try {
+    run(User::get("User:{nobody}"));
+    FAIL();
+  } catch (const rapyer::key_not_found& e) {
+    EXPECT_EQ(e.key(), "User:{nobody}");
+  }
+  User user;
+  EXPECT_THROW(run(user.load()), rapyer::key_not_found);
+  EXPECT_THROW(run(User::get("Session:{x}")), rapyer::usage_error);
+}
+
+TEST_F(ModelTest, CorruptDataThrowsDecodeErrorNamingKeyAndField) {
+  User user;
+  user.tags = std::vector<std::string>{"a"};
+  run(user.save());
+  const std::string k = user.key();
+  const auto expect_decode_error = [&](const std::string& field) {
+    try {
+      run(User::get(k));
+      ADD_FAILURE() << "no decode_error for " << field;
+    } catch (const rapyer::decode_error& e) {
+      EXPECT_EQ(e.key(), k);
+      EXPECT_EQ(e.field(), field) << e.what();
+    }
+  };
+  raw("HSET", k, "age", "abc");
+  expect_decode_error("age");
+  raw("HSET", k, "age", "99999999999999999999");  // beyond int64
+  expect_decode_error("age");
+  raw("HSET", k, "age", "1");
+  raw("HDEL", k, "address.city");
+  expect_decode_error("address.city");
+  raw("HSET", k, "address.city", "x");
+  raw("HSET", k, "__rapyer_model__", "Session");
+  expect_decode_error("");
+
+  Everything e;
+  run(e.save());
+  raw("RPUSH", e.key() + ":p_addresses", "{not json");
+  try {
+    run(Everything::get(e.key()));
+    ADD_FAILURE();
+  } catch (const rapyer::decode_error& error) {
+    EXPECT_EQ(error.field(), "p_addresses");
+  }
+  raw("DEL", e.key() + ":p_addresses");
+  raw("HSET", e.key(), "color", "purple");
+  EXPECT_THROW(run(Everything::get(e.key())), rapyer::decode_error);
+  raw("DEL", e.key());
+  raw("SET", e.key(), "a plain string");
+  EXPECT_THROW(run(Everything::get(e.key())), rapyer::decode_error);
+}
+
+TEST_F(ModelTest, SafeLoadFieldsFallBackToDefaultAndAreReported) {
+  Lenient l;
+  l.age = 5;
+  l.name = "kept";
+  l.scores = std::vector<int>{1, 2};
+  run(l.save());
+  raw("HSET", l.key(), "age", "not a number");
+  raw("RPUSH", l.key() + ":scores", "x");
+  const Lenient loaded = run(Lenient::get(l.key()));
+  EXPECT_EQ(loaded.age, 0);
+  EXPECT_EQ(loaded.name, "kept");
+  EXPECT_TRUE(loaded.scores.empty());
+  ASSERT_EQ(loaded.load_errors().size(), 2u);
+  EXPECT_EQ(loaded.load_errors()[0].field, "age");
+  EXPECT_EQ(loaded.load_errors()[1].field, "scores");
+  raw("HSET", l.key(), "name", "");
+  raw("HDEL", l.key(), "name");
+  EXPECT_THROW(run(Lenient::get(l.key())), rapyer::decode_error);  // name is not safe-load
+}
+
+TEST_F(ModelTest, DeleteExistsTtlAndDuplicate) {
+  User user;
+  user.name = "dup";
+  user.tags = std::vector<std::string>{"x"};
+  run(user.save());
+  EXPECT_TRUE(run(user.aexists()));
+  const User copy = run(user.aduplicate());
+  EXPECT_NE(copy.key(), user.key());
+  const User loaded_copy = run(User::get(copy.key()));
+  EXPECT_EQ(loaded_copy.name, "dup");
+  EXPECT_EQ(loaded_copy.tags.value(), std::vector<std::string>{"x"});
+  EXPECT_TRUE(run(user.adelete()));
+  EXPECT_FALSE(run(user.aexists()));
+  EXPECT_EQ(raw("EXISTS", user.key() + ":tags").as_integer(), 0);
+  EXPECT_FALSE(run(user.adelete()));
+  EXPECT_TRUE(run(copy.aexists()));
+  Session s;
+  s.token = "k";
+  EXPECT_THROW(run(s.aduplicate()), rapyer::usage_error);
+}
+
+TEST_F(ModelTest, BulkInsertFindAndDelete) {
+  std::vector<User> users(5);
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    users[i].name = "user" + std::to_string(i);
+    users[i].tags = std::vector<std::string>{std::to_string(i)};
+  }
+  run(User::ainsert(users));
+  std::vector<std::string> keys;
+  for (const auto& u : users) keys.push_back(u.key());
+  const auto found = run(User::afind(keys));
+  ASSERT_EQ(found.size(), 5u);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(found[i].name, "user" + std::to_string(i));
+    EXPECT_EQ(found[i].tags.value(), std::vector<std::string>{std::to_string(i)});
+  }
+  keys.push_back("User:{missing}");
+  EXPECT_THROW(run(User::afind(keys)), rapyer::key_not_found);
+  EXPECT_EQ(run(User::afind(keys, rapyer::missing_keys::skip)).size(), 5u);
+
+  Session other;
+  other.token = "not a user";
+  run(other.save());
+  const auto all_keys = run(User::afind_keys());
+  EXPECT_EQ(all_keys.size(), 5u);
+  EXPECT_EQ(run(User::afind_keys(2)).size(), 2u);
+  EXPECT_EQ(run(User::afind()).size(), 5u);
+
+  keys.pop_back();
+  keys.resize(3);
+  EXPECT_EQ(run(User::adelete_many(keys)), 3u);
+  EXPECT_EQ(run(User::afind()).size(), 2u);
+  EXPECT_EQ(raw("EXISTS", keys[0] + ":tags").as_integer(), 0);
+  run(User::ainsert(users[0], users[1]));
+  EXPECT_EQ(run(User::afind()).size(), 4u);
+}
+
+TEST_F(ModelTest, AgetResolvesTheClassFromTheKey) {
+  User user;
+  user.name = "by prefix";
+  run(user.save());
+  Session session;
+  session.token = "s";
+  run(session.save());
+  auto any_user = run(rapyer::aget(user.key()));
+  auto* as_user = dynamic_cast<User*>(any_user.get());
+  ASSERT_NE(as_user, nullptr);
+  EXPECT_EQ(as_user->name, "by prefix");
+  auto any_session = run(rapyer::aget(session.key()));
+  EXPECT_NE(dynamic_cast<Session*>(any_session.get()), nullptr);
+  EXPECT_EQ(any_session->model_name(), "Session");
+  EXPECT_THROW(run(rapyer::aget("Unknown:{x}")), rapyer::usage_error);
+}
+
+TEST_F(ModelTest, FieldLevelSaveAndLoadTouchOnlyThatField) {
+  User user;
+  user.name = "original";
+  user.age = 1;
+  run(user.save());
+  user.name = "local only";
+  user.age = 99;
+  run(user.age.save());
+  EXPECT_EQ(raw("HGET", user.key(), "age").as_string(), "99");
+  EXPECT_EQ(raw("HGET", user.key(), "name").as_string(), "original");
+  raw("RPUSH", user.key() + ":tags", "from elsewhere");
+  run(user.tags.aload());
+  EXPECT_EQ(user.tags.value(), std::vector<std::string>{"from elsewhere"});
+  run(user.name.aload());
+  EXPECT_EQ(user.name, "original");
+  user.tags = std::vector<std::string>{"replaced"};
+  run(user.tags.save());
+  EXPECT_EQ(raw("LRANGE", user.key() + ":tags", 0, -1), reply::array({reply::string("replaced")}));
+  EXPECT_EQ(raw("HGET", user.key(), "name").as_string(), "original");
+}
+
+TEST_F(ModelTest, CopiesAndMovesKeepFieldsWorking) {
+  User user;
+  user.age = 10;
+  run(user.save());
+  User copy = user;
+  EXPECT_EQ(run(copy.age.aincrease(5)), 15);
+  EXPECT_EQ(copy.age, 15);
+  EXPECT_EQ(user.age, 10);  // the copy's proxy updated the copy
+  User moved = std::move(copy);
+  EXPECT_EQ(run(moved.age.aincrease(1)), 16);
+  EXPECT_EQ(moved.key(), user.key());
+  std::vector<User> many(3);
+  for (auto& u : many) run(u.save());
+  many.push_back(user);  // reallocation moves every element
+  for (auto& u : many) EXPECT_EQ(run(u.age.aincrease(1)), u.key() == user.key() ? 17 : 1);
+}
+
+TEST_F(ModelTest, StandaloneProxyAndMissingClientAreUsageErrors) {
+  rapyer::RedisInt lonely;
+  EXPECT_THROW(run(lonely.aincrease(1)), rapyer::usage_error);
+  rapyer::RedisList<int> lonely_list;
+  EXPECT_THROW(run(lonely_list.aappend(1)), rapyer::usage_error);
+  rapyer::teardown();
+  User user;
+  EXPECT_THROW(run(user.save()), rapyer::usage_error);
+}
+
+// 4 processes x 250 coroutines, each doing aappend and aincrease(1) on the same model.
+TEST_F(ModelTest, NoLostUpdatesAcrossProcessesAndCoroutines) {
+  User user;
+  user.age = 0;
+  run(user.save());
+  const std::string key = user.key();
+  constexpr int processes = 4;
+  constexpr int coroutines = 250;
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int failures = 0;
+      {
+        boost::asio::io_context ctx;
+        auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), rapyer::test::server_url());
+        User mine;  // outlives the coroutine that starts the workers
+        int done = 0;
+        boost::asio::co_spawn(
+            ctx,
+            [&]() -> awaitable<void> {
+              co_await redis->connect();
+              rapyer::init(redis);
+              mine = co_await User::get(key);
+              for (int c = 0; c < coroutines; ++c) {
+                boost::asio::co_spawn(
+                    ctx,
+                    [&, c]() -> awaitable<void> {
+                      co_await mine.tags.aappend(std::to_string(p) + ":" + std::to_string(c));
+                      co_await mine.age.aincrease(1);
+                    },
+                    [&](std::exception_ptr e) {
+                      if (e) {
+                        ++failures;
+                        try {
+                          std::rethrow_exception(e);
+                        } catch (const std::exception& error) {
+                          std::fprintf(stderr, "worker failed: %s\n", error.what());
+                        }
+                      }
+                      if (++done == coroutines) rapyer::teardown();
+                    });
+              }
+            },
+            [&](std::exception_ptr e) {
+              if (e) ++failures;
+            });
+        ctx.run();
+      }
+      ::_exit(failures == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const User loaded = run(User::get(key));
+  EXPECT_EQ(loaded.age, processes * coroutines);
+  EXPECT_EQ(loaded.tags.size(), static_cast<std::size_t>(processes * coroutines));
+  const std::set<std::string> distinct(loaded.tags.begin(), loaded.tags.end());
+  EXPECT_EQ(distinct.size(), static_cast<std::size_t>(processes * coroutines));
+}
+
+}  // namespace
