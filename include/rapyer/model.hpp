@@ -11,6 +11,7 @@
 // and in the README.
 #pragma once
 
+#include <boost/describe.hpp>  // BOOST_DESCRIBE_STRUCT / BOOST_DESCRIBE_ENUM for the user's models
 #include <chrono>
 #include <optional>
 #include <span>

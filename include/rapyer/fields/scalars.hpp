@@ -77,7 +77,6 @@ class RedisBool : public detail::scalar_field<bool> {
  public:
   using scalar_field::scalar_field;
   using scalar_field::operator=;
-  explicit operator bool() const noexcept { return value_; }
   /// Sets locally and on the server (HSET) in one step.
   awaitable<void> aset(bool value);
 };
