@@ -5,6 +5,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -181,10 +182,16 @@ TEST_F(ModelTest, LayoutUsesNativeTypesAndOneHashTag) {
 }
 
 TEST(ModelLayout, EveryKeyOfAModelIsInOneClusterSlot) {
-  rapyer::embedded_server_options options;
-  options.extra_arguments = {"--cluster-enabled", "yes"};
-  rapyer::embedded_server server(options);
   boost::asio::io_context ctx;
+  std::uint16_t bus_port = 0;
+  {
+    // The cluster bus defaults to port + 10000, which may be taken or beyond 65535: pick one.
+    boost::asio::ip::tcp::acceptor probe(ctx, {boost::asio::ip::address_v4::loopback(), 0});
+    bus_port = probe.local_endpoint().port();
+  }
+  rapyer::embedded_server_options options;
+  options.extra_arguments = {"--cluster-enabled", "yes", "--cluster-port", std::to_string(bus_port)};
+  rapyer::embedded_server server(options);
   for (const std::string id : {"plain", "with:colon.dot", "with{brace", "with}close", "with space", "ünï"}) {
     User user;
     user.set_id(id);
