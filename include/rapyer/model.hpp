@@ -92,7 +92,7 @@ class AtomicRedisModel : public detail::model_base {
   /// stale element). Sets the configured TTL, or keeps the existing one.
   awaitable<void> save() const {
     request req;
-    push_save(req);
+    append_save(req);
     auto replies = co_await detail::execute_with_script(redis(), req, &detail::scripts::save);
     replies.front().throw_if_error("save " + key());
   }
@@ -151,7 +151,7 @@ class AtomicRedisModel : public detail::model_base {
     if (models.empty()) co_return;
     request req;
     req.push("MULTI");
-    for (const auto& m : models) m.push_save(req);
+    for (const auto& m : models) m.append_save(req);
     req.push("EXEC");
     const auto replies = co_await detail::execute_with_script(class_client(), req, &detail::scripts::save);
     replies.back().throw_if_error("EXEC");
@@ -193,6 +193,47 @@ class AtomicRedisModel : public detail::model_base {
     co_return deleted;
   }
 
+  /// Appends this model's atomic save (one EVALSHA of detail::scripts::save) to a request, e.g. to
+  /// batch it with other commands; save() and ainsert() use it.
+  void append_save(request& req) const {
+    const std::string k = key();
+    std::vector<std::string> keys = {k};
+    std::vector<std::string> pairs = {std::string(detail::model_marker_field), class_name()};
+    detail::for_each_hash_field(self(), "", [&](const std::string& path, const auto& value) {
+      detail::encode_hash_field(pairs, path, value);
+    });
+    std::vector<std::string> collections;
+    detail::for_each_collection(self(), [&](const char* name, const auto& field) {
+      using F = std::remove_cvref_t<decltype(field)>;
+      keys.push_back(k + ":" + name);
+      auto items = F::traits_type::encode_items(field.value());
+      collections.push_back(std::string(1, static_cast<char>(F::kind)));
+      collections.push_back(std::to_string(items.size()));
+      collections.insert(collections.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
+    });
+    const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
+    detail::scripts::save.push_call(req, keys, ttl_ms, pairs.size() / 2, pairs, collections);
+  }
+
+  /// Appends the reads of the model at `key` (its hash, then each collection): read_size()
+  /// commands whose replies decode() turns into a model. Wrap them in MULTI/EXEC for a consistent read.
+  static void append_read(request& req, const std::string& key) {
+    (void)id_of(key);  // refuses keys of other classes before anything is sent
+    req.push("HGETALL", key);
+    boost::mp11::mp_for_each<detail::public_members<Derived>>([&](auto member) {
+      using M = std::remove_cvref_t<decltype(std::declval<Derived&>().*member.pointer)>;
+      if constexpr (detail::is_collection_field_v<M>) detail::push_collection_read(req, M::kind, key + ":" + member.name);
+    });
+  }
+  static std::size_t read_size() { return collection_keys_of("").size(); }
+  /// The model at `key` from the replies of append_read. Throws key_not_found, decode_error.
+  static Derived decode(const std::string& key, std::span<const reply> replies) {
+    if (replies.front().is_array() && replies.front().as_array().empty()) throw key_not_found(key);
+    Derived model;
+    model.decode_from(key, replies);
+    return model;
+  }
+
  private:
   friend Derived;
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
@@ -217,26 +258,6 @@ class AtomicRedisModel : public detail::model_base {
     return keys;
   }
 
-  void push_save(request& req) const {
-    const std::string k = key();
-    std::vector<std::string> keys = {k};
-    std::vector<std::string> pairs = {std::string(detail::model_marker_field), class_name()};
-    detail::for_each_hash_field(self(), "", [&](const std::string& path, const auto& value) {
-      detail::encode_hash_field(pairs, path, value);
-    });
-    std::vector<std::string> collections;
-    detail::for_each_collection(self(), [&](const char* name, const auto& field) {
-      using F = std::remove_cvref_t<decltype(field)>;
-      keys.push_back(k + ":" + name);
-      auto items = F::traits_type::encode_items(field.value());
-      collections.push_back(std::string(1, static_cast<char>(F::kind)));
-      collections.push_back(std::to_string(items.size()));
-      collections.insert(collections.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
-    });
-    const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
-    detail::scripts::save.push_call(req, keys, ttl_ms, pairs.size() / 2, pairs, collections);
-  }
-
   /// The id part of a key of this class, or usage_error for a key of another class.
   static std::string id_of(const std::string& key) {
     const std::string head = key_for("");  // "<prefix><Name>:{}"
@@ -252,28 +273,18 @@ class AtomicRedisModel : public detail::model_base {
     if (keys.empty()) co_return out;
     request req;
     req.push("MULTI");
-    for (const auto& k : keys) {
-      (void)id_of(k);  // refuses keys of other classes before anything is sent
-      req.push("HGETALL", k);
-      boost::mp11::mp_for_each<detail::public_members<Derived>>([&](auto member) {
-        using M = std::remove_cvref_t<decltype(std::declval<Derived&>().*member.pointer)>;
-        if constexpr (detail::is_collection_field_v<M>) detail::push_collection_read(req, M::kind, k + ":" + member.name);
-      });
-    }
+    for (const auto& k : keys) append_read(req, k);
     req.push("EXEC");
     auto replies = co_await redis.execute(req);
     replies.back().throw_if_error("EXEC");
     const auto& results = replies.back().as_array();
-    const std::size_t per_model = results.size() / keys.size();
+    const std::size_t per_model = read_size();
     out.reserve(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const std::span<const reply> model_parts(results.data() + i * per_model, per_model);
-      if (model_parts.front().is_array() && model_parts.front().as_array().empty()) {
-        if (missing == missing_keys::skip) continue;
-        throw key_not_found(keys[i]);
-      }
-      Derived& model = out.emplace_back();
-      model.decode_from(keys[i], model_parts);
+      const bool absent = model_parts.front().is_array() && model_parts.front().as_array().empty();
+      if (absent && missing == missing_keys::skip) continue;
+      out.push_back(decode(keys[i], model_parts));
     }
     co_return out;
   }

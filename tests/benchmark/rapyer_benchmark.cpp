@@ -1,9 +1,11 @@
-// Throughput of INCR and SET, all measured in one run against one private redis-server:
-//   redis-benchmark -P 16 -c 50   the server's practical limit on this machine (the baseline)
-//   raw hiredis                    blocking calls, one round trip per command
+// Throughput measured in ONE run against one private redis-server, as ratios to baselines measured
+// in the same run (the machines are shared and noisy; medians of --repeat runs):
+//   redis-benchmark -P 16 -c 50   the server's practical limit on this machine
+//   raw hiredis                    the same commands, blocking, one round trip per operation
 //   rapyer N coroutines            N concurrent coroutines on ONE connection (automatic pipelining)
-// Each case runs --repeat times; the median is reported. Usage:
-//   rapyer_benchmark [--ops N] [--repeat R]      (REDIS_URL is ignored: always a private server)
+// Groups: INCR and SET (the client), HINCRBY = RedisInt::aincrease and RPUSH = RedisList::aappend
+// (field operations), and save / get of a 10-field model with 3 collections.
+// Usage: rapyer_benchmark [--ops N] [--repeat R]     (always a private server; REDIS_URL is ignored)
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -11,9 +13,9 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <rapyer/detail/reply_reader.hpp>
 #include <rapyer/rapyer.hpp>
 #include <sstream>
 #include <string>
@@ -21,6 +23,20 @@
 
 namespace asio = boost::asio;
 using bench_clock = std::chrono::steady_clock;
+
+struct BenchModel : rapyer::AtomicRedisModel<BenchModel> {
+  rapyer::RedisStr name;
+  rapyer::RedisInt age;
+  rapyer::RedisFloat score;
+  rapyer::RedisBool active;
+  std::string email;
+  std::string city;
+  long long created = 0;
+  rapyer::RedisList<std::string> tags;
+  rapyer::RedisDict<std::string, std::string> metadata;
+  rapyer::RedisSet<std::string> roles;
+};
+BOOST_DESCRIBE_STRUCT(BenchModel, (), (name, age, score, active, email, city, created, tags, metadata, roles))
 
 namespace {
 
@@ -41,69 +57,80 @@ double measure(int repeat, const std::function<double()>& once) {
   return median(rates);
 }
 
-// Runs redis-benchmark and returns its requests per second for `test` ("INCR" or "SET").
-double redis_benchmark(std::uint16_t port, const std::string& test, long ops) {
+std::string shell_quote(std::string_view arg) {
+  std::string out = "'";
+  for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+/// redis-benchmark's requests per second for one command line (argv, name first).
+double redis_benchmark(std::uint16_t port, const std::vector<std::string>& argv, long ops) {
   std::ostringstream command;
-  command << "redis-benchmark -h 127.0.0.1 -p " << port << " -P 16 -c 50 -n " << ops << " -t " << test
-          << " --csv 2>/dev/null";
+  command << "redis-benchmark -h 127.0.0.1 -p " << port << " -P 16 -c 50 -n " << ops << " --csv";
+  for (const auto& arg : argv) command << ' ' << shell_quote(arg);
+  command << " 2>/dev/null";
   FILE* pipe = ::popen(command.str().c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("cannot run redis-benchmark");
   std::string output;
-  char buffer[512];
+  char buffer[4096];
   while (std::fgets(buffer, sizeof buffer, pipe) != nullptr) output += buffer;
   if (::pclose(pipe) != 0) throw std::runtime_error("redis-benchmark failed: " + output);
-  const std::string prefix = "\"" + test + "\",\"";
-  const auto at = output.find(prefix);
-  if (at == std::string::npos) throw std::runtime_error("unexpected redis-benchmark output: " + output);
-  return std::stod(output.substr(at + prefix.size()));
+  // The last CSV line is "<test>","<rps>",...
+  const auto line = output.find_last_of('\n', output.size() - 2);
+  const auto fields = output.substr(line == std::string::npos ? 0 : line + 1);
+  const auto first = fields.find("\",\"");
+  if (first == std::string::npos) throw std::runtime_error("unexpected redis-benchmark output: " + output);
+  return std::stod(fields.substr(first + 3));
 }
 
-double raw_hiredis(std::uint16_t port, const std::string& test, long ops) {
+/// Raw hiredis, blocking: sends `payload` (one operation's commands, `replies` replies) and waits
+/// for all its replies, `ops` times.
+double raw_hiredis(std::uint16_t port, const std::string& payload, int replies, long ops) {
   redisContext* ctx = redisConnect("127.0.0.1", port);
   if (ctx == nullptr || ctx->err != 0) throw std::runtime_error("hiredis cannot connect");
   const auto start = bench_clock::now();
   for (long i = 0; i < ops; ++i) {
-    auto* r = static_cast<redisReply*>(test == "INCR" ? redisCommand(ctx, "INCR bench:hiredis")
-                                                      : redisCommand(ctx, "SET bench:hiredis %ld", i));
-    if (r == nullptr) throw std::runtime_error("hiredis command failed");
-    freeReplyObject(r);
+    redisAppendFormattedCommand(ctx, payload.data(), payload.size());
+    for (int r = 0; r < replies; ++r) {
+      void* reply = nullptr;
+      if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error("hiredis command failed");
+      freeReplyObject(reply);
+    }
   }
   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
   redisFree(ctx);
   return static_cast<double>(ops) / elapsed.count();
 }
 
-double rapyer_coroutines(const std::string& url, const std::string& test, long ops, int coroutines) {
+/// `coroutines` concurrent coroutines on one connection, each running `operation` ops/coroutines times.
+double rapyer_coroutines(const std::string& url, long ops, int coroutines,
+                         const std::function<rapyer::awaitable<void>(long)>& operation) {
   asio::io_context ctx(1);
-  rapyer::connection conn(ctx.get_executor(), rapyer::connection_config::from_url(url));
-  double rate = 0;
-  // Shared with the worker coroutines, which outlive the coroutine that starts them.
+  auto config = rapyer::client_config::from_url(url);
+  config.pool_size = 1;
+  auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), config);
   const long per_coroutine = ops / coroutines;
   int remaining = coroutines;
   bench_clock::time_point start;
+  double rate = 0;
   asio::co_spawn(
       ctx,
       [&]() -> rapyer::awaitable<void> {
-        co_await conn.connect();
+        co_await redis->connect();
+        rapyer::init(redis);
         start = bench_clock::now();
         for (int c = 0; c < coroutines; ++c) {
           asio::co_spawn(
               ctx,
               [&]() -> rapyer::awaitable<void> {
-                for (long i = 0; i < per_coroutine; ++i) {
-                  if (test == "INCR") {
-                    co_await conn.execute("INCR", "bench:rapyer");
-                  } else {
-                    co_await conn.execute("SET", "bench:rapyer", i);
-                  }
-                }
+                for (long i = 0; i < per_coroutine; ++i) co_await operation(i);
               },
               [&](std::exception_ptr e) {
                 if (e) std::rethrow_exception(e);
                 if (--remaining == 0) {
                   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
                   rate = static_cast<double>(per_coroutine * coroutines) / elapsed.count();
-                  conn.close();
+                  rapyer::teardown();
                 }
               });
         }
@@ -114,6 +141,29 @@ double rapyer_coroutines(const std::string& url, const std::string& test, long o
   ctx.run();
   return rate;
 }
+
+BenchModel sample_model() {
+  BenchModel m;
+  m.name = "Alice Example";
+  m.age = 33;
+  m.score = 0.1;
+  m.active = true;
+  m.email = "alice@example.com";
+  m.city = "Tel Aviv";
+  m.created = 1732400000;
+  m.tags = std::vector<std::string>{"developer", "python", "redis", "c++", "asio"};
+  m.metadata = std::map<std::string, std::string>{{"team", "backend"}, {"level", "senior"}, {"floor", "3"},
+                                                  {"desk", "42"}, {"lang", "en"}};
+  m.roles = std::set<std::string>{"admin", "dev", "ops"};
+  return m;
+}
+
+struct row {
+  std::string group;
+  std::string name;
+  double ops_per_s;
+  bool is_rapyer;
+};
 
 }  // namespace
 
@@ -133,38 +183,136 @@ int main(int argc, char** argv) {
   try {
     rapyer::embedded_server server;
     const std::string url = server.url();
-    struct row {
-      std::string test;
-      std::string name;
-      double ops_per_s;
-      bool is_rapyer;
-    };
+    const std::uint16_t port = server.port();
     std::vector<row> rows;
-    for (const std::string test : {"INCR", "SET"}) {
-      const double baseline = measure(opts.repeat, [&] { return redis_benchmark(server.port(), test, opts.ops); });
-      rows.push_back({test, "redis-benchmark -P16 -c50", baseline, false});
-      // One round trip per command is slow; a tenth of the operations gives a stable rate.
-      rows.push_back({test, "raw hiredis (blocking)",
-                      measure(opts.repeat, [&] { return raw_hiredis(server.port(), test, opts.ops / 10); }), false});
+    const auto add = [&](const std::string& group, const std::string& name, bool is_rapyer,
+                         const std::function<double()>& once) {
+      rows.push_back({group, name, measure(opts.repeat, once), is_rapyer});
+      std::fprintf(stderr, "  measured %s / %s\n", group.c_str(), name.c_str());
+    };
+    const long slow_ops = opts.ops / 20;  // one round trip per operation: fewer give a stable rate
+    const auto payload_of = [](const rapyer::request& req) { return req.payload(); };
+
+    // The client: INCR and SET.
+    for (const std::string command : {"INCR", "SET"}) {
+      const std::vector<std::string> argv_ = command == "INCR" ? std::vector<std::string>{"INCR", "bench:counter"}
+                                                               : std::vector<std::string>{"SET", "bench:value", "12345"};
+      rapyer::request one;
+      one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
+      add(command, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
+      add(command, "raw hiredis (blocking)", false, [&] { return raw_hiredis(port, payload_of(one), 1, slow_ops); });
       for (int coroutines : {1, 64, 1000}) {
-        const long ops = coroutines == 1 ? opts.ops / 10 : opts.ops;
-        rows.push_back({test, "rapyer " + std::to_string(coroutines) + " coroutines",
-                        measure(opts.repeat, [&] { return rapyer_coroutines(url, test, ops, coroutines); }), true});
+        add(command, "rapyer " + std::to_string(coroutines) + " coroutines", true, [&] {
+          return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
+                                   [&](long i) -> rapyer::awaitable<void> {
+                                     if (command == "INCR") {
+                                       co_await rapyer::default_client().execute("INCR", "bench:counter");
+                                     } else {
+                                       co_await rapyer::default_client().execute("SET", "bench:value", i);
+                                     }
+                                   });
+        });
       }
     }
-    std::printf("%-6s %-28s %14s %10s\n", "cmd", "case", "ops/s", "ratio");
-    double baseline = 0;
+
+    // Field operations on one model: aincrease (HINCRBY) and aappend (RPUSH).
+    BenchModel model = sample_model();
+    const std::string key = model.key();
+    {
+      asio::io_context ctx;
+      auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), url);
+      asio::co_spawn(
+          ctx,
+          [&]() -> rapyer::awaitable<void> {
+            co_await redis->connect();
+            rapyer::init(redis);
+            co_await model.save();
+            rapyer::teardown();
+          },
+          [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+          });
+      ctx.run();
+    }
+    for (const std::string op : {"aincrease", "aappend"}) {
+      const std::string group = op == "aincrease" ? "HINCRBY" : "RPUSH";
+      const std::vector<std::string> argv_ = op == "aincrease" ? std::vector<std::string>{"HINCRBY", key, "age", "1"}
+                                                               : std::vector<std::string>{"RPUSH", key + ":tags", "tag"};
+      rapyer::request one;
+      one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
+      add(group, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
+      add(group, "raw hiredis (blocking)", false, [&] { return raw_hiredis(port, payload_of(one), 1, slow_ops); });
+      for (int coroutines : {1, 1000}) {
+        add(group, "rapyer " + op + " " + std::to_string(coroutines) + " coroutines", true, [&] {
+          return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
+                                   [&](long) -> rapyer::awaitable<void> {
+                                     if (op == "aincrease") {
+                                       co_await model.age.aincrease(1);
+                                     } else {
+                                       co_await model.tags.aappend("tag");
+                                     }
+                                   });
+        });
+      }
+    }
+
+    // Whole-model save and get: one round trip each, the same commands as raw hiredis sends.
+    model = sample_model();
+    rapyer::request save_request;
+    model.append_save(save_request);
+    rapyer::request get_request;
+    get_request.push("MULTI");
+    BenchModel::append_read(get_request, model.key());
+    get_request.push("EXEC");
+    std::vector<std::string> save_argv;  // the EVALSHA command line, for redis-benchmark
+    {
+      rapyer::detail::reply_reader parser;  // a command is a RESP array of bulk strings
+      parser.feed(save_request.payload());
+      const rapyer::reply command = parser.next().value();
+      for (const auto& arg : command.as_array()) save_argv.push_back(arg.as_string());
+    }
+    add("save", "redis-benchmark -P16 -c50 (EVALSHA)", false,
+        [&] { return redis_benchmark(port, save_argv, opts.ops / 5); });
+    add("save", "raw hiredis (same commands)", false,
+        [&] { return raw_hiredis(port, payload_of(save_request), 1, slow_ops); });
+    for (int coroutines : {1, 1000}) {
+      add("save", "rapyer save " + std::to_string(coroutines) + " coroutines", true, [&] {
+        return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+                                 [&](long) -> rapyer::awaitable<void> { co_await model.save(); });
+      });
+    }
+    add("get", "raw hiredis (same commands)", false, [&] {
+      return raw_hiredis(port, payload_of(get_request), static_cast<int>(get_request.size()), slow_ops);
+    });
+    for (int coroutines : {1, 1000}) {
+      add("get", "rapyer get " + std::to_string(coroutines) + " coroutines", true, [&] {
+        return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+                                 [&](long) -> rapyer::awaitable<void> { (void)co_await BenchModel::get(model.key()); });
+      });
+    }
+
+    std::printf("%-8s %-36s %14s %12s %12s\n", "group", "case", "ops/s", "vs r-bench", "vs hiredis");
+    const auto baseline = [&](const std::string& group, std::string_view prefix) {
+      for (const auto& r : rows) {
+        if (r.group == group && r.name.starts_with(prefix)) return r.ops_per_s;
+      }
+      return 0.0;
+    };
+    const auto ratio = [](double value, double base) {
+      return base > 0 ? std::to_string(value / base).substr(0, 5) : std::string("n/a");
+    };
     for (const auto& r : rows) {
-      if (!r.is_rapyer && r.name.starts_with("redis-benchmark")) baseline = r.ops_per_s;
-      std::printf("%-6s %-28s %14.0f %10.3f\n", r.test.c_str(), r.name.c_str(), r.ops_per_s, r.ops_per_s / baseline);
+      std::printf("%-8s %-36s %14.0f %12s %12s\n", r.group.c_str(), r.name.c_str(), r.ops_per_s,
+                  ratio(r.ops_per_s, baseline(r.group, "redis-benchmark")).c_str(),
+                  ratio(r.ops_per_s, baseline(r.group, "raw hiredis")).c_str());
     }
     for (const auto& r : rows) {
-      if (r.name.starts_with("redis-benchmark")) baseline = r.ops_per_s;
       if (!r.is_rapyer) continue;
-      std::string name = r.test + "_" + r.name.substr(7);
+      std::string name = r.group + "_" + r.name.substr(7);
       std::replace(name.begin(), name.end(), ' ', '_');
-      std::printf("RESULT case=%s ops_per_s=%.0f ratio_vs_redis_benchmark=%.3f\n", name.c_str(), r.ops_per_s,
-                  r.ops_per_s / baseline);
+      std::printf("RESULT case=%s ops_per_s=%.0f ratio_vs_redis_benchmark=%s ratio_vs_hiredis=%s\n", name.c_str(),
+                  r.ops_per_s, ratio(r.ops_per_s, baseline(r.group, "redis-benchmark")).c_str(),
+                  ratio(r.ops_per_s, baseline(r.group, "raw hiredis")).c_str());
     }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << '\n';
