@@ -243,7 +243,10 @@ class AtomicRedisModel : public detail::model_base {
     static const bool registered = (detail::register_model(class_config().prefix + class_name(), &load_any), true);
     static const std::size_t proxies = detail::proxy_count<Derived>();
     (void)registered;
-    open_binding_scope(reinterpret_cast<const char*>(static_cast<Derived*>(this)), sizeof(Derived), proxies);
+    // The Derived object is not constructed yet, so it cannot be cast to: the scope covers every
+    // byte Derived can occupy around this base subobject.
+    constexpr std::size_t before = sizeof(Derived) - sizeof(AtomicRedisModel);
+    open_binding_scope(reinterpret_cast<const char*>(this) - before, before + sizeof(Derived), proxies);
   }
 
   static client& class_client() { return class_config().redis ? *class_config().redis : default_client(); }

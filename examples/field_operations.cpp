@@ -1,0 +1,89 @@
+// Every field type's atomic operations: each is one round trip, atomic on the server, and updates
+// the local copy to the server's result.
+#include <chrono>
+
+#include "example_main.hpp"
+
+using namespace std::chrono_literals;
+
+struct Address {
+  std::string city;
+  int zip = 0;
+};
+BOOST_DESCRIBE_STRUCT(Address, (), (city, zip))
+
+struct Player : rapyer::AtomicRedisModel<Player> {
+  rapyer::RedisStr name;
+  rapyer::RedisInt level;
+  rapyer::RedisFloat score;
+  rapyer::RedisBool online;
+  rapyer::RedisBytes avatar;
+  rapyer::RedisDatetime last_seen;
+  rapyer::RedisList<std::string> inventory;
+  rapyer::RedisList<Address> homes;  // complex elements are JSON text
+  rapyer::RedisDict<std::string, int> stats;
+  rapyer::RedisSet<std::string> badges;
+};
+BOOST_DESCRIBE_STRUCT(Player, (), (name, level, score, online, avatar, last_seen, inventory, homes, stats, badges))
+
+rapyer::awaitable<void> field_operations() {
+  Player p;
+  p.name = "neo";
+  p.level = 1;
+  p.last_seen = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  co_await p.save();
+
+  // Numbers: server-side arithmetic.
+  co_await p.level.aincrease(4);       // HINCRBY        -> 5
+  co_await p.level.amultiply(3);       // server-side *  -> 15
+  co_await p.level.afloor_divide(4);   // Python //      -> 3
+  co_await p.level.amodulo(2);         // Python %       -> 1
+  co_await p.score.aincrease(2.5);     // HINCRBYFLOAT
+  std::cout << "level " << p.level << ", score " << p.score << '\n';
+  check(p.level == 1 && p.score == 2.5, "numbers");
+
+  // Strings, bytes, bools, times.
+  co_await p.name.aappend(" the one");
+  co_await p.avatar.aappend("\x89PNG");
+  co_await p.online.aset(true);
+  co_await p.last_seen.aadd(std::chrono::duration_cast<std::chrono::microseconds>(36h));
+  std::cout << "name '" << p.name << "', online " << p.online.value() << '\n';
+  check(p.name == "neo the one" && p.online.value() && p.avatar.size() == 4, "strings");
+
+  // Lists.
+  co_await p.inventory.aextend("sword", "shield", "potion");
+  co_await p.inventory.ainsert(1, "map");         // before index 1
+  const auto last = co_await p.inventory.apop();  // "potion"
+  const auto second = co_await p.inventory.apop(1);  // "map"
+  co_await p.inventory.aset_item(0, "great sword");
+  const Address zion{"Zion", 1};  // GCC 12: bind aggregates to a name before co_await (see README)
+  co_await p.homes.aappend(zion);
+  std::cout << "popped " << *last << " and " << *second << "; inventory size " << p.inventory.size() << '\n';
+  check(p.inventory.value() == std::vector<std::string>{"great sword", "shield"}, "lists");
+  co_await p.inventory.aremove_range(0, 1);
+
+  // Dicts.
+  co_await p.stats.aset_item("strength", 10);
+  co_await p.stats.aupdate(std::pair{"speed", 7}, std::pair{"luck", 3});
+  const auto luck = co_await p.stats.apop("luck");
+  co_await p.stats.adel_item("speed");
+  check(luck == 3 && p.stats.size() == 1, "dicts");
+
+  // Sets.
+  co_await p.badges.aadd("first-login");
+  co_await p.badges.aadd("explorer");
+  const bool has = co_await p.badges.acontains("explorer");
+  co_await p.badges.aremove("first-login");
+  check(has && p.badges.size() == 1, "sets");
+
+  // Field-level save / load: only that field travels.
+  p.level = 99;
+  co_await p.level.save();
+  co_await p.inventory.aload();
+  const Player loaded = co_await Player::get(p.key());
+  check(loaded.level == 99 && loaded.stats.at("strength") == 10 && loaded.homes[0].city == "Zion", "reload");
+  std::cout << "reloaded " << loaded.key() << '\n';
+  co_await p.adelete();
+}
+
+int main() { return run_example("field_operations", field_operations); }
