@@ -246,7 +246,7 @@ class AtomicRedisModel : public detail::model_base {
     // The Derived object is not constructed yet, so it cannot be cast to: the scope covers every
     // byte Derived can occupy around this base subobject.
     constexpr std::size_t before = sizeof(Derived) - sizeof(AtomicRedisModel);
-    open_binding_scope(reinterpret_cast<const char*>(this) - before, before + sizeof(Derived), proxies);
+    open_binding_scope(reinterpret_cast<std::uintptr_t>(this) - before, before + sizeof(Derived), proxies);
   }
 
   static client& class_client() { return class_config().redis ? *class_config().redis : default_client(); }

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +29,8 @@ class model_base;
 
 struct binding_scope {
   const model_base* owner = nullptr;
-  const char* begin = nullptr;
-  const char* end = nullptr;
+  std::uintptr_t begin = 0;  // addresses as integers: the range may extend before the base subobject
+  std::uintptr_t end = 0;
   std::size_t proxies_left = 0;
 };
 inline thread_local binding_scope constructing_model;
@@ -64,7 +65,7 @@ class model_base {
   model_base();
   model_base(const model_base&) = default;
   model_base& operator=(const model_base&) = default;
-  void open_binding_scope(const char* begin, std::size_t size, std::size_t proxies) const noexcept {
+  void open_binding_scope(std::uintptr_t begin, std::size_t size, std::size_t proxies) const noexcept {
     constructing_model = proxies == 0 ? binding_scope{} : binding_scope{this, begin, begin + size, proxies};
   }
 
@@ -95,7 +96,7 @@ class field_proxy {
  private:
   void bind() noexcept {
     auto& scope = constructing_model;
-    const char* self = reinterpret_cast<const char*>(this);
+    const auto self = reinterpret_cast<std::uintptr_t>(this);
     if (scope.proxies_left > 0 && self >= scope.begin && self < scope.end) {
       owner_ = scope.owner;
       if (--scope.proxies_left == 0) scope = {};
