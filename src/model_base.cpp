@@ -1,5 +1,6 @@
 #include "rapyer/detail/model_base.hpp"
 
+#include <algorithm>
 #include <random>
 
 #include "rapyer/error.hpp"
@@ -52,26 +53,41 @@ const model_base& field_proxy::model() const {
 
 std::string field_proxy::field_name() const { return std::string(model().field_name_of(this)); }
 
-awaitable<reply> field_proxy::run(request command, const script* used) const {
+awaitable<void> field_proxy::perform(request command, reply_handler apply, const script* used) const {
   const model_base& owner = model();
-  client& redis = owner.redis();
+  return owner.perform(std::move(command), std::move(apply), used, owner.field_name_of(this));
+}
+
+awaitable<void> model_base::perform(request command, reply_handler apply, const script* used,
+                                    std::string_view field) const {
   const std::string name = command.command_name(0);
-  if (!owner.refreshes_ttl()) {
-    auto replies = co_await execute_with_script(redis, command, used);
-    replies.front().throw_if_error(name);
-    co_return std::move(replies.front());
+  if (pipeline_state* pipeline = active_pipeline()) {
+    std::string description = name + " " + key();
+    if (!field.empty()) description.append(" ").append(field);
+    if (used != nullptr && std::find(pipeline->scripts.begin(), pipeline->scripts.end(), used) == pipeline->scripts.end()) {
+      pipeline->scripts.push_back(used);
+    }
+    pipeline->operations.push_back({std::move(command), std::move(apply), std::move(description)});
+    co_return;
   }
-  // One write: MULTI, the operation, EXPIREs, EXEC. On a pipelined connection nothing can come
-  // between them, and MULTI makes the TTL refresh atomic with the operation.
-  request wrapped;
-  wrapped.push("MULTI").append(command);
-  owner.push_refresh(wrapped);
-  wrapped.push("EXEC");
-  auto replies = co_await execute_with_script(redis, wrapped, used);
-  replies.back().throw_if_error("EXEC");
-  reply& result = replies.back().as_array().front();
+  client& connection = redis();
+  reply result;
+  if (!refreshes_ttl()) {
+    auto replies = co_await execute_with_script(connection, command, used);
+    result = std::move(replies.front());
+  } else {
+    // One write: MULTI, the operation, EXPIREs, EXEC. On a pipelined connection nothing can come
+    // between them, and MULTI makes the TTL refresh atomic with the operation.
+    request wrapped;
+    wrapped.push("MULTI").append(command);
+    push_refresh(wrapped);
+    wrapped.push("EXEC");
+    auto replies = co_await execute_with_script(connection, wrapped, used);
+    replies.back().throw_if_error("EXEC");
+    result = std::move(replies.back().as_array().front());
+  }
   result.throw_if_error(name);
-  co_return std::move(result);
+  if (apply) apply(result);
 }
 
 }  // namespace rapyer::detail

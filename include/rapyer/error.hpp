@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace rapyer {
 
@@ -98,6 +99,52 @@ class encode_error : public error {
 /// The API was used in a way that cannot work: a field proxy outside a model, a model without a
 /// key, no client configured (call rapyer::init first).
 class usage_error : public error {
+ public:
+  using error::error;
+};
+
+/// One or more commands of an apipeline() failed; each failure names its operation.
+class pipeline_error : public error {
+ public:
+  struct failure {
+    std::size_t index;      // position of the operation in the pipeline
+    std::string operation;  // e.g. "HINCRBY User:{...} age"
+    std::string message;    // Redis's error
+  };
+  explicit pipeline_error(std::vector<failure> failures)
+      : error(describe(failures)), failures_(std::move(failures)) {}
+  const std::vector<failure>& failures() const noexcept { return failures_; }
+
+ private:
+  static std::string describe(const std::vector<failure>& failures) {
+    std::string text = "pipeline: " + std::to_string(failures.size()) + " operation(s) failed";
+    for (const auto& f : failures) text += "; #" + std::to_string(f.index) + " " + f.operation + ": " + f.message;
+    return text;
+  }
+  std::vector<failure> failures_;
+};
+
+/// A lock could not be acquired within its acquire timeout.
+class lock_timeout : public timeout_error {
+ public:
+  using timeout_error::timeout_error;
+};
+
+/// A lock expired or was taken by another holder while held (its extension failed, or its
+/// release found another token): the critical section was not exclusive to the end.
+class lock_lost : public error {
+ public:
+  using error::error;
+};
+
+/// An optimistic transaction met a concurrent change on every one of its attempts.
+class transaction_conflict : public error {
+ public:
+  using error::error;
+};
+
+/// A versioned model's save found another version on the server (someone saved in between).
+class version_conflict : public error {
  public:
   using error::error;
 };

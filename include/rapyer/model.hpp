@@ -22,6 +22,7 @@
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_layout.hpp"
 #include "rapyer/detail/model_registry.hpp"
+#include "rapyer/model_pipeline.hpp"
 #include "rapyer/detail/type_name.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
@@ -57,7 +58,7 @@ class AtomicRedisModel : public detail::model_base {
 
   const std::string& model_name() const override { return class_name(); }
   const model_config& config() const override { return class_config(); }
-  std::vector<std::string> all_keys() const override { return collection_keys_of(key()); }
+  std::vector<std::string> all_keys() const override { return keys_of(key()); }
   std::string_view field_name_of(const void* member) const override {
     std::string_view found;
     detail::for_each_member(self(), [&](const char* name, const auto& m) {
@@ -85,6 +86,17 @@ class AtomicRedisModel : public detail::model_base {
   static std::string key_for(std::string_view id) {
     return class_config().prefix + class_name() + ":{" + std::string(id) + "}";
   }
+  /// Every key of the model at `key`: the hash and each collection key.
+  static std::vector<std::string> keys_of(const std::string& key) {
+    std::vector<std::string> keys = {key};
+    boost::mp11::mp_for_each<detail::public_members<Derived>>([&](auto member) {
+      using M = std::remove_cvref_t<decltype(std::declval<Derived&>().*member.pointer)>;
+      if constexpr (detail::is_collection_field_v<M>) keys.push_back(key + ":" + member.name);
+    });
+    return keys;
+  }
+  /// The class's client: model_config::redis, else the default from rapyer::init.
+  static client& class_client() { return class_config().redis ? *class_config().redis : default_client(); }
 
   // ---- whole model ----
 
@@ -93,8 +105,7 @@ class AtomicRedisModel : public detail::model_base {
   awaitable<void> save() const {
     request req;
     append_save(req);
-    auto replies = co_await detail::execute_with_script(redis(), req, &detail::scripts::save);
-    replies.front().throw_if_error("save " + key());
+    co_await perform(std::move(req), {}, &detail::scripts::save, "");
   }
 
   /// Re-reads the whole model, consistently (one MULTI/EXEC). Throws key_not_found, decode_error.
@@ -114,8 +125,10 @@ class AtomicRedisModel : public detail::model_base {
   awaitable<bool> adelete() const {
     request req;
     req.push("DEL", all_keys());
-    const reply deleted = co_await redis().execute_one(std::move(req));
-    co_return deleted.as_integer() > 0;
+    auto existed = std::make_shared<bool>(false);
+    const detail::reply_handler apply = [existed](const reply& r) { *existed = r.as_integer() > 0; };
+    co_await perform(std::move(req), apply, nullptr, "");
+    co_return *existed;
   }
 
   awaitable<bool> aexists() const {
@@ -126,11 +139,17 @@ class AtomicRedisModel : public detail::model_base {
   /// Sets the expiry of every key of the model, atomically.
   awaitable<void> aset_ttl(std::chrono::seconds ttl) const {
     request req;
-    req.push("MULTI");
-    for (const auto& k : all_keys()) req.push("EXPIRE", k, ttl.count());
-    req.push("EXEC");
-    const auto replies = co_await redis().execute(req);
-    replies.back().throw_if_error("EXEC");
+    detail::scripts::expire_all.push_call(req, all_keys(), ttl.count());
+    co_await perform(std::move(req), {}, &detail::scripts::expire_all, "");
+  }
+
+  /// Runs `body(model)`; every field operation, save, delete and TTL change on this model inside it
+  /// is queued and sent as ONE MULTI/EXEC when the body ends (nothing is sent if it throws).
+  /// Local copies update after EXEC. See rapyer::apipeline for several models.
+  template <class Body>
+  awaitable<void> apipeline(Body body, pipeline_options options = {}) {
+    const std::vector<const detail::model_base*> models(1, this);
+    co_await detail::run_model_pipeline(models, [&]() -> awaitable<void> { co_await body(self()); }, options);
   }
 
   /// Saves a copy under a new id and returns it. Not for models with a Key<T> field.
@@ -184,7 +203,7 @@ class AtomicRedisModel : public detail::model_base {
     if (keys.empty()) co_return 0;
     request req;
     req.push("MULTI");
-    for (const auto& k : keys) req.push("DEL", collection_keys_of(k));
+    for (const auto& k : keys) req.push("DEL", keys_of(k));
     req.push("EXEC");
     const auto replies = co_await class_client().execute(req);
     replies.back().throw_if_error("EXEC");
@@ -225,7 +244,7 @@ class AtomicRedisModel : public detail::model_base {
       if constexpr (detail::is_collection_field_v<M>) detail::push_collection_read(req, M::kind, key + ":" + member.name);
     });
   }
-  static std::size_t read_size() { return collection_keys_of("").size(); }
+  static std::size_t read_size() { return keys_of("").size(); }
   /// The model at `key` from the replies of append_read. Throws key_not_found, decode_error.
   static Derived decode(const std::string& key, std::span<const reply> replies) {
     if (replies.front().is_array() && replies.front().as_array().empty()) throw key_not_found(key);
@@ -247,18 +266,6 @@ class AtomicRedisModel : public detail::model_base {
     // byte Derived can occupy around this base subobject.
     constexpr std::size_t before = sizeof(Derived) - sizeof(AtomicRedisModel);
     open_binding_scope(reinterpret_cast<std::uintptr_t>(this) - before, before + sizeof(Derived), proxies);
-  }
-
-  static client& class_client() { return class_config().redis ? *class_config().redis : default_client(); }
-
-  /// The model key and its collection keys, for a key of this class.
-  static std::vector<std::string> collection_keys_of(const std::string& key) {
-    std::vector<std::string> keys = {key};
-    boost::mp11::mp_for_each<detail::public_members<Derived>>([&](auto member) {
-      using M = std::remove_cvref_t<decltype(std::declval<Derived&>().*member.pointer)>;
-      if constexpr (detail::is_collection_field_v<M>) keys.push_back(key + ":" + member.name);
-    });
-    return keys;
   }
 
   /// The id part of a key of this class, or usage_error for a key of another class.

@@ -14,6 +14,7 @@
 #include "rapyer/key.hpp"
 #include "rapyer/model.hpp"
 #include "rapyer/model_config.hpp"
+#include "rapyer/model_pipeline.hpp"
 #include "rapyer/registry.hpp"
 #include "rapyer/reply.hpp"
 #include "rapyer/request.hpp"

@@ -69,7 +69,7 @@ class collection_field : public field_proxy, public collection_field_tag {
     const long long ttl_ms = owner.config().ttl ? owner.config().ttl->count() * 1000 : 0;
     request req;
     scripts::save.push_call(req, keys, ttl_ms, -1, std::string(1, static_cast<char>(kind)), items.size(), items);
-    co_await run(std::move(req), &scripts::save);
+    co_await perform(std::move(req), {}, &scripts::save);
   }
 
   /// Re-reads only this collection.
@@ -85,8 +85,8 @@ class collection_field : public field_proxy, public collection_field_tag {
   awaitable<void> aclear() {
     request req;
     req.push("DEL", key());
-    co_await run(std::move(req));
-    items_.clear();
+    const detail::reply_handler apply = [this](const reply&) { items_.clear(); };
+    co_await perform(std::move(req), apply);
   }
 
  protected:

@@ -43,6 +43,24 @@ end
 return 1
 )lua"};
 
+/// Sets the expiry of several keys at once: KEYS = keys; ARGV = ttl in seconds.
+inline const script expire_all{R"lua(
+for i = 1, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+return #KEYS
+)lua"};
+
+/// A lock's compare-and-delete. KEYS = lock; ARGV = token. 1 when it was ours.
+inline const script lock_release{R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua"};
+
+/// A lock's compare-and-extend. KEYS = lock; ARGV = token, ttl ms. 1 when it was ours.
+inline const script lock_extend{R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+)lua"};
+
 /// Python's list.insert(i, v): KEYS = list; ARGV = index, value. Returns the new length.
 inline const script list_insert{R"lua(
 local length = redis.call('LLEN', KEYS[1])
@@ -79,6 +97,13 @@ if first >= last then return 0 end
 for i = first, last - 1 do redis.call('LSET', KEYS[1], i, ARGV[3]) end
 redis.call('LREM', KEYS[1], 0, ARGV[3])
 return last - first
+)lua"};
+
+/// Removes and returns the value of one hash field: KEYS = hash; ARGV = field. Nil when absent.
+inline const script dict_pop{R"lua(
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if value then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return value
 )lua"};
 
 /// Removes and returns some (field, value) of a hash: KEYS = hash. Nil when empty.

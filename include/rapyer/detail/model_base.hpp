@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,21 @@ struct load_issue {
 namespace detail {
 
 class model_base;
+
+/// What to do with an operation's reply once it arrives (update the local copy).
+using reply_handler = std::function<void(const reply&)>;
+
+/// Operations queued by apipeline(): sent as one MULTI/EXEC when its body ends.
+struct pipeline_state {
+  struct operation {
+    request command;  // exactly one command
+    reply_handler apply;
+    std::string description;  // "HINCRBY User:{...} age", for error reports
+  };
+  std::vector<operation> operations;
+  std::vector<const script*> scripts;  // loaded before MULTI, so no EVALSHA can fail NOSCRIPT
+  std::vector<const model_base*> models;
+};
 
 struct binding_scope {
   const model_base* owner = nullptr;
@@ -61,6 +77,15 @@ class model_base {
   void push_refresh(request& req) const;
   bool refreshes_ttl() const noexcept { return config().refresh_ttl && config().ttl.has_value(); }
 
+  /// Runs a request of ONE command (a plain command, or an EVALSHA of `used`) atomically with the
+  /// TTL refresh when configured, then apply(reply); throws server_error on an error reply. Inside
+  /// apipeline() the command is queued instead and apply runs after EXEC.
+  awaitable<void> perform(request command, reply_handler apply, const script* used, std::string_view field) const;
+
+  /// The pipeline this model is part of, or null.
+  pipeline_state* active_pipeline() const noexcept { return pipeline_.state; }
+  void set_pipeline(pipeline_state* state) const noexcept { pipeline_.state = state; }
+
  protected:
   model_base();
   model_base(const model_base&) = default;
@@ -71,6 +96,16 @@ class model_base {
 
   std::string id_;
   std::vector<load_issue> load_errors_;
+
+ private:
+  /// Not copied with the model: a copy is not part of its original's pipeline.
+  struct pipeline_slot {
+    pipeline_state* state = nullptr;
+    pipeline_slot() = default;
+    pipeline_slot(const pipeline_slot&) noexcept {}
+    pipeline_slot& operator=(const pipeline_slot&) noexcept { return *this; }
+  };
+  mutable pipeline_slot pipeline_;
 };
 
 std::string new_uuid4();
@@ -89,9 +124,8 @@ class field_proxy {
   field_proxy& operator=(const field_proxy&) noexcept { return *this; }  // keeps its own model
   ~field_proxy() = default;
 
-  /// Runs a request of ONE command (a plain command, or an EVALSHA of `used`), wrapped with the
-  /// TTL refresh in MULTI/EXEC when configured; returns its reply, throwing server_error.
-  awaitable<reply> run(request command, const script* used = nullptr) const;
+  /// model().perform(...) for this field.
+  awaitable<void> perform(request command, reply_handler apply = {}, const script* used = nullptr) const;
 
  private:
   void bind() noexcept {

@@ -65,7 +65,7 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   awaitable<void> save() const {
     request req;
     req.push("HSET", model().key(), field_name(), encode(value_));
-    co_await run(std::move(req));
+    co_await perform(std::move(req));
   }
 
   /// Re-reads only this field. Throws key_not_found when the model or the field is gone, and

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -50,22 +51,30 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   /// Local only; save() or the a-operations write.
   V& operator[](const K& k) { return this->items_[k]; }
 
+  // Each operation is one command; its reply handler updates the local copy (after EXEC inside
+  // apipeline(), where the returned value is the local one).
+
   /// HSET one entry.
   awaitable<void> aset_item(K k, V v) {
     request req;
     req.push("HSET", this->key(), detail::encode(k), detail::encode(v));
-    co_await this->run(std::move(req));
-    this->items_.insert_or_assign(std::move(k), std::move(v));
+    const detail::reply_handler apply = [this, k = std::move(k), v = std::move(v)](const reply&) {
+      this->items_.insert_or_assign(k, v);
+    };
+    co_await this->perform(std::move(req), apply);
   }
 
   /// HDEL; returns whether the entry existed on the server.
   awaitable<bool> adel_item(const K& k) {
     request req;
     req.push("HDEL", this->key(), detail::encode(k));
-    const reply result = co_await this->run(std::move(req));
-    const bool existed = result.as_integer() == 1;
-    this->items_.erase(k);
-    co_return existed;
+    auto existed = std::make_shared<bool>(false);
+    const detail::reply_handler apply = [this, existed, k](const reply& r) {
+      *existed = r.as_integer() == 1;
+      this->items_.erase(k);
+    };
+    co_await this->perform(std::move(req), apply);
+    co_return *existed;
   }
 
   /// HSET of every entry at once: aupdate(map) or aupdate(std::pair{"k", "v"}, ...). (GCC 12 cannot
@@ -80,25 +89,25 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     if (entries.empty()) co_return;
     request req;
     req.push("HSET", this->key(), traits::encode_items(entries));
-    co_await this->run(std::move(req));
-    for (const auto& [k, v] : entries) this->items_.insert_or_assign(k, v);
+    const detail::reply_handler apply = [this, entries](const reply&) {
+      for (const auto& [k, v] : entries) this->items_.insert_or_assign(k, v);
+    };
+    co_await this->perform(std::move(req), apply);
   }
 
   /// Removes and returns the value at k; nullopt when absent.
   awaitable<std::optional<V>> apop(const K& k) {
     const std::string key = this->key();
-    const std::string field = detail::encode(k);
+    const std::vector<std::string> keys = {key};
     request req;
-    req.push("MULTI").push("HGET", key, field).push("HDEL", key, field);
-    this->model().push_refresh(req);
-    req.push("EXEC");
-    auto replies = co_await this->model().redis().execute(req);
-    replies.back().throw_if_error("EXEC");
-    const reply& value = replies.back().as_array().front();
-    this->items_.erase(k);
-    if (value.is_nil()) co_return std::nullopt;
-    value.throw_if_error("HGET");
-    co_return detail::decode_at<V>(value.as_string(), key, this->field_name());
+    detail::scripts::dict_pop.push_call(req, keys, detail::encode(k));
+    auto popped = std::make_shared<std::optional<V>>();
+    const detail::reply_handler apply = [this, popped, k, key, name = this->field_name()](const reply& r) {
+          this->items_.erase(k);
+          if (!r.is_nil()) *popped = detail::decode_at<V>(r.as_string(), key, name);
+        };
+    co_await this->perform(std::move(req), apply, &detail::scripts::dict_pop);
+    co_return std::move(*popped);
   }
   /// As apop(k), but `fallback` when absent.
   awaitable<V> apop(const K& k, V fallback) {
@@ -112,13 +121,17 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     const std::vector<std::string> keys = {key};
     request req;
     detail::scripts::dict_pop_item.push_call(req, keys);
-    const reply popped = co_await this->run(std::move(req), &detail::scripts::dict_pop_item);
-    if (popped.is_nil()) co_return std::nullopt;
-    const auto& pair = popped.as_array();
-    K k = detail::decode_at<K>(pair.at(0).as_string(), key, this->field_name());
-    V v = detail::decode_at<V>(pair.at(1).as_string(), key, this->field_name());
-    this->items_.erase(k);
-    co_return std::make_pair(std::move(k), std::move(v));
+    auto popped = std::make_shared<std::optional<std::pair<K, V>>>();
+    const detail::reply_handler apply = [this, popped, key, name = this->field_name()](const reply& r) {
+          if (r.is_nil()) return;
+          const auto& pair = r.as_array();
+          K k = detail::decode_at<K>(pair.at(0).as_string(), key, name);
+          V v = detail::decode_at<V>(pair.at(1).as_string(), key, name);
+          this->items_.erase(k);
+          *popped = std::make_pair(std::move(k), std::move(v));
+        };
+    co_await this->perform(std::move(req), apply, &detail::scripts::dict_pop_item);
+    co_return std::move(*popped);
   }
 };
 

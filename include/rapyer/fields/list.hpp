@@ -2,6 +2,7 @@
 // and JSON text otherwise. Every operation is one atomic round trip.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <ranges>
 #include <vector>
@@ -43,14 +44,20 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
   /// Local only; save() or the a-operations write.
   void push_back(T value) { this->items_.push_back(std::move(value)); }
 
+  // Each operation is one command. Its reply handler updates the local copy; inside apipeline()
+  // that happens after EXEC, and the value returned here is the local one (0 or nullopt).
+
   /// RPUSH one element; returns the list's new length on the server.
   awaitable<std::size_t> aappend(T value) {
     request req;
     req.push("RPUSH", this->key(), detail::encode(value));
-    const reply result = co_await this->run(std::move(req));
-    const auto length = result.as_integer();
-    this->items_.push_back(std::move(value));
-    co_return static_cast<std::size_t>(length);
+    auto length = std::make_shared<std::size_t>(0);
+    const detail::reply_handler apply = [this, length, value = std::move(value)](const reply& r) {
+      *length = static_cast<std::size_t>(r.as_integer());
+      this->items_.push_back(value);
+    };
+    co_await this->perform(std::move(req), apply);
+    co_return *length;
   }
 
   /// RPUSH many elements at once: aextend(vector) or aextend("a", "b", ...). (GCC 12 cannot compile
@@ -62,9 +69,13 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     if (added.empty()) co_return this->items_.size();
     request req;
     req.push("RPUSH", this->key(), detail::list_traits<T>::encode_items(added));
-    const reply length = co_await this->run(std::move(req));
-    this->items_.insert(this->items_.end(), added.begin(), added.end());
-    co_return static_cast<std::size_t>(length.as_integer());
+    auto length = std::make_shared<std::size_t>(0);
+    const detail::reply_handler apply = [this, length, added = std::move(added)](const reply& r) {
+      *length = static_cast<std::size_t>(r.as_integer());
+      this->items_.insert(this->items_.end(), added.begin(), added.end());
+    };
+    co_await this->perform(std::move(req), apply);
+    co_return *length;
   }
   template <class... Values>
     requires(sizeof...(Values) > 0 && (std::constructible_from<T, Values> && ...))
@@ -78,15 +89,18 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     const std::vector<std::string> keys = {this->key()};
     request req;
     detail::scripts::list_insert.push_call(req, keys, i, detail::encode(value));
-    co_await this->run(std::move(req), &detail::scripts::list_insert);
-    const auto size = static_cast<long long>(this->items_.size());
-    const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
-    this->items_.insert(this->items_.begin() + at, std::move(value));
+    const detail::reply_handler apply = [this, i, value = std::move(value)](const reply&) {
+          const auto size = static_cast<long long>(this->items_.size());
+          const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
+          this->items_.insert(this->items_.begin() + at, value);
+        };
+    co_await this->perform(std::move(req), apply, &detail::scripts::list_insert);
   }
 
   /// Removes and returns the element at i (default: the last); nullopt when there is none.
   awaitable<std::optional<T>> apop(long long i = -1) {
     const std::string k = this->key();
+    const detail::script* used = nullptr;
     request req;
     if (i == -1) {
       req.push("RPOP", k);
@@ -94,25 +108,31 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
       req.push("LPOP", k);
     } else {
       const std::vector<std::string> keys = {k};
-      detail::scripts::list_pop_at.push_call(req, keys, i, "__rapyer_removed__:" + detail::new_uuid4());
+      used = &detail::scripts::list_pop_at;
+      used->push_call(req, keys, i, "__rapyer_removed__:" + detail::new_uuid4());
     }
-    const reply popped = co_await this->run(std::move(req), &detail::scripts::list_pop_at);
-    if (popped.is_nil()) co_return std::nullopt;
-    T value = detail::decode_at<T>(popped.as_string(), k, this->field_name());
-    const auto size = static_cast<long long>(this->items_.size());
-    const long long at = i < 0 ? i + size : i;
-    if (at >= 0 && at < size) this->items_.erase(this->items_.begin() + at);
-    co_return value;
+    auto popped = std::make_shared<std::optional<T>>();
+    const detail::reply_handler apply = [this, popped, i, k, name = this->field_name()](const reply& r) {
+          if (r.is_nil()) return;
+          *popped = detail::decode_at<T>(r.as_string(), k, name);
+          const auto size = static_cast<long long>(this->items_.size());
+          const long long at = i < 0 ? i + size : i;
+          if (at >= 0 && at < size) this->items_.erase(this->items_.begin() + at);
+        };
+    co_await this->perform(std::move(req), apply, used);
+    co_return std::move(*popped);
   }
 
   /// LSET: replaces element i (negative counts from the end); server_error when out of range.
   awaitable<void> aset_item(long long i, T value) {
     request req;
     req.push("LSET", this->key(), i, detail::encode(value));
-    co_await this->run(std::move(req));
-    const auto size = static_cast<long long>(this->items_.size());
-    const long long at = i < 0 ? i + size : i;
-    if (at >= 0 && at < size) this->items_[static_cast<std::size_t>(at)] = std::move(value);
+    const detail::reply_handler apply = [this, i, value = std::move(value)](const reply&) {
+      const auto size = static_cast<long long>(this->items_.size());
+      const long long at = i < 0 ? i + size : i;
+      if (at >= 0 && at < size) this->items_[static_cast<std::size_t>(at)] = value;
+    };
+    co_await this->perform(std::move(req), apply);
   }
 
   /// Python's del lst[start:end]; returns how many elements were removed.
@@ -120,13 +140,16 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     const std::vector<std::string> keys = {this->key()};
     request req;
     detail::scripts::list_remove_range.push_call(req, keys, start, end, "__rapyer_removed__:" + detail::new_uuid4());
-    const reply result = co_await this->run(std::move(req), &detail::scripts::list_remove_range);
-    const auto removed = result.as_integer();
-    const auto size = static_cast<long long>(this->items_.size());
-    const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
-    const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
-    if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
-    co_return static_cast<std::size_t>(removed);
+    auto removed = std::make_shared<std::size_t>(0);
+    const detail::reply_handler apply = [this, removed, start, end](const reply& r) {
+          *removed = static_cast<std::size_t>(r.as_integer());
+          const auto size = static_cast<long long>(this->items_.size());
+          const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
+          const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
+          if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
+        };
+    co_await this->perform(std::move(req), apply, &detail::scripts::list_remove_range);
+    co_return *removed;
   }
 };
 

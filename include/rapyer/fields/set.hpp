@@ -1,6 +1,7 @@
 // RedisSet<T>: a set field stored as a native Redis SET. Every operation is one atomic round trip.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <set>
 
@@ -38,24 +39,33 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
   /// Local only; save() or the a-operations write.
   void insert(T value) { this->items_.insert(std::move(value)); }
 
+  // Each operation is one command; its reply handler updates the local copy (after EXEC inside
+  // apipeline(), where the returned value is the local one).
+
   /// SADD; returns whether the element was new on the server.
   awaitable<bool> aadd(T value) {
     request req;
     req.push("SADD", this->key(), detail::encode(value));
-    const reply result = co_await this->run(std::move(req));
-    const bool added = result.as_integer() == 1;
-    this->items_.insert(std::move(value));
-    co_return added;
+    auto added = std::make_shared<bool>(false);
+    const detail::reply_handler apply = [this, added, value = std::move(value)](const reply& r) {
+      *added = r.as_integer() == 1;
+      this->items_.insert(value);
+    };
+    co_await this->perform(std::move(req), apply);
+    co_return *added;
   }
 
   /// SREM; returns whether the element was present on the server.
   awaitable<bool> aremove(const T& value) {
     request req;
     req.push("SREM", this->key(), detail::encode(value));
-    const reply result = co_await this->run(std::move(req));
-    const bool removed = result.as_integer() == 1;
-    this->items_.erase(value);
-    co_return removed;
+    auto removed = std::make_shared<bool>(false);
+    const detail::reply_handler apply = [this, removed, value](const reply& r) {
+      *removed = r.as_integer() == 1;
+      this->items_.erase(value);
+    };
+    co_await this->perform(std::move(req), apply);
+    co_return *removed;
   }
 
   /// SPOP: removes and returns some element; nullopt when empty.
@@ -63,19 +73,24 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
     const std::string key = this->key();
     request req;
     req.push("SPOP", key);
-    const reply popped = co_await this->run(std::move(req));
-    if (popped.is_nil()) co_return std::nullopt;
-    T value = detail::decode_at<T>(popped.as_string(), key, this->field_name());
-    this->items_.erase(value);
-    co_return value;
+    auto popped = std::make_shared<std::optional<T>>();
+    const detail::reply_handler apply = [this, popped, key, name = this->field_name()](const reply& r) {
+      if (r.is_nil()) return;
+      *popped = detail::decode_at<T>(r.as_string(), key, name);
+      this->items_.erase(**popped);
+    };
+    co_await this->perform(std::move(req), apply);
+    co_return std::move(*popped);
   }
 
   /// SISMEMBER, asked of the server.
   awaitable<bool> acontains(const T& value) const {
     request req;
     req.push("SISMEMBER", this->key(), detail::encode(value));
-    const reply result = co_await this->run(std::move(req));
-    co_return result.as_integer() == 1;
+    auto member = std::make_shared<bool>(false);
+    const detail::reply_handler apply = [member](const reply& r) { *member = r.as_integer() == 1; };
+    co_await this->perform(std::move(req), apply);
+    co_return *member;
   }
 };
 
