@@ -26,6 +26,7 @@
 #include "rapyer/detail/type_name.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
+#include "rapyer/lock.hpp"
 
 namespace rapyer {
 
@@ -141,6 +142,13 @@ class AtomicRedisModel : public detail::model_base {
     request req;
     detail::scripts::expire_all.push_call(req, all_keys(), ttl.count());
     co_await perform(std::move(req), {}, &detail::scripts::expire_all, "");
+  }
+
+  /// Locks this model (see lock.hpp): body(fresh) or body(fresh, lock) runs on a freshly loaded copy
+  /// while the lock `<key>/<action>:lock` is held; released whatever happens.
+  template <class Body>
+  awaitable<void> alock(Body body, lock_options options = {}) const {
+    co_await alock_from_key<Derived>(key(), std::move(body), std::move(options));
   }
 
   /// Runs `body(model)`; every field operation, save, delete and TTL change on this model inside it

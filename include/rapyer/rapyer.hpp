@@ -12,6 +12,7 @@
 #include "rapyer/fields/set.hpp"
 #include "rapyer/init.hpp"
 #include "rapyer/key.hpp"
+#include "rapyer/lock.hpp"
 #include "rapyer/model.hpp"
 #include "rapyer/model_config.hpp"
 #include "rapyer/model_pipeline.hpp"

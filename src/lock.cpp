@@ -1,0 +1,119 @@
+#include "rapyer/lock.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <random>
+
+#include "rapyer/detail/lua_scripts.hpp"
+
+namespace rapyer {
+
+namespace asio = boost::asio;
+
+struct distributed_lock::state {
+  state(client& r, std::string k, lock_options o) : redis(r), key(std::move(k)), options(std::move(o)), timer(r.get_executor()) {}
+  client& redis;
+  std::string key;
+  lock_options options;
+  std::string token;
+  asio::steady_timer timer;  // paces the extensions
+  bool acquired = false;
+  bool lost = false;
+  bool released = false;
+};
+
+namespace {
+
+std::string random_token() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  for (int word = 0; word < 2; ++word) {
+    const std::uint64_t bits = generator();
+    for (int shift = 60; shift >= 0; shift -= 4) out += digits[(bits >> shift) & 0xF];
+  }
+  return out;
+}
+
+awaitable<long long> call(client& redis, const detail::script& s, const std::string& key, const auto&... args) {
+  const std::vector<std::string> keys(1, key);
+  request req;
+  s.push_call(req, keys, args...);
+  auto replies = co_await detail::execute_with_script(redis, req, &s);
+  replies.front().throw_if_error("EVALSHA");
+  co_return replies.front().as_integer();
+}
+
+awaitable<void> extend_while_held(std::shared_ptr<distributed_lock::state> s) {
+  while (!s->released) {
+    s->timer.expires_after(s->options.ttl / 3);
+    co_await s->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (s->released) co_return;
+    try {
+      if (co_await call(s->redis, detail::scripts::lock_extend, s->key, s->token, s->options.ttl.count()) == 0) {
+        s->lost = true;
+        co_return;
+      }
+    } catch (const error&) {
+      // A failed extension (connection trouble) is retried at the next tick; the TTL still runs.
+    }
+  }
+}
+
+}  // namespace
+
+distributed_lock::distributed_lock(client& redis, std::string key, lock_options options)
+    : state_(std::make_shared<state>(redis, std::move(key), std::move(options))) {}
+
+distributed_lock::~distributed_lock() {
+  state_->released = true;
+  state_->timer.cancel();
+}
+
+awaitable<void> distributed_lock::acquire() {
+  auto s = state_;
+  s->token = random_token();
+  const auto deadline = std::chrono::steady_clock::now() + s->options.acquire_timeout;
+  thread_local std::mt19937_64 jitter{std::random_device{}()};
+  std::chrono::milliseconds backoff{2};
+  asio::steady_timer wait(s->redis.get_executor());
+  for (;;) {
+    const reply taken = co_await s->redis.execute("SET", s->key, s->token, "NX", "PX", s->options.ttl.count());
+    if (!taken.is_nil()) break;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw lock_timeout("lock " + s->key + " not acquired within " + std::to_string(s->options.acquire_timeout.count()) + " ms");
+    }
+    // Full jitter, so that waiters do not retry in lockstep.
+    const auto pause = std::chrono::milliseconds(std::uniform_int_distribution<long long>(1, backoff.count())(jitter));
+    wait.expires_after(pause);
+    co_await wait.async_wait(asio::use_awaitable);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
+  }
+  s->acquired = true;
+  if (s->options.extend) asio::co_spawn(s->redis.get_executor(), extend_while_held(s), asio::detached);
+}
+
+awaitable<void> distributed_lock::release() {
+  auto s = state_;
+  s->released = true;
+  s->timer.cancel();
+  if (!s->acquired) co_return;
+  s->acquired = false;
+  if (co_await call(s->redis, detail::scripts::lock_release, s->key, s->token) == 0) {
+    throw lock_lost("lock " + s->key + " was no longer held at release (expired or taken by another holder)");
+  }
+  if (s->lost) throw lock_lost("lock " + s->key + " was lost while held (extension failed)");
+}
+
+bool distributed_lock::held() const noexcept { return state_->acquired && !state_->lost; }
+
+void distributed_lock::check() const {
+  if (!held()) throw lock_lost("lock " + state_->key + " is no longer held");
+}
+
+const std::string& distributed_lock::key() const noexcept { return state_->key; }
+
+}  // namespace rapyer
