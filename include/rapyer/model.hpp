@@ -27,6 +27,7 @@
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
 #include "rapyer/lock.hpp"
+#include "rapyer/transaction.hpp"
 
 namespace rapyer {
 
@@ -149,6 +150,12 @@ class AtomicRedisModel : public detail::model_base {
   template <class Body>
   awaitable<void> alock(Body body, lock_options options = {}) const {
     co_await alock_from_key<Derived>(key(), std::move(body), std::move(options));
+  }
+
+  /// An optimistic transaction on this model's key (see transaction.hpp); returns the saved model.
+  template <class Fn>
+  awaitable<Derived> atransaction(Fn fn, transaction_options options = {}) const {
+    co_return co_await rapyer::atransaction<Derived>(key(), std::move(fn), options);
   }
 
   /// Runs `body(model)`; every field operation, save, delete and TTL change on this model inside it

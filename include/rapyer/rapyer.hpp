@@ -19,3 +19,4 @@
 #include "rapyer/registry.hpp"
 #include "rapyer/reply.hpp"
 #include "rapyer/request.hpp"
+#include "rapyer/transaction.hpp"

@@ -1,0 +1,117 @@
+#include "rapyer/transaction.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include "rapyer/rapyer.hpp"
+#include "test_models.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+using rapyer::awaitable;
+
+struct Account : rapyer::AtomicRedisModel<Account> {
+  long long balance = 0;  // plain field: read-modify-write
+  rapyer::RedisList<std::string> history;
+};
+BOOST_DESCRIBE_STRUCT(Account, (), (balance, history))
+
+class TransactionTest : public rapyer::test::model_test {};
+
+TEST_F(TransactionTest, ConcurrentReadModifyWriteAcrossProcessesIsExact) {
+  Account account;
+  run(account.save());
+  const std::string key = account.key();
+  std::vector<pid_t> children;
+  for (int p = 0; p < 4; ++p) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      int failures = 0;
+      {
+        asio::io_context ctx;
+        auto config = rapyer::client_config::from_url(rapyer::test::server_url());
+        auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), config);
+        int done = 0;
+        asio::co_spawn(
+            ctx,
+            [&]() -> awaitable<void> {
+              co_await redis->connect();
+              rapyer::init(redis);
+              for (int c = 0; c < 50; ++c) {
+                asio::co_spawn(
+                    ctx,
+                    [&, p, c]() -> awaitable<void> {
+                      (void)co_await rapyer::atransaction<Account>(key, [&](Account& fresh) -> awaitable<void> {
+                        fresh.balance += 1;
+                        fresh.history.push_back(std::to_string(p) + ":" + std::to_string(c));
+                        co_return;
+                      });
+                    },
+                    [&](std::exception_ptr e) {
+                      if (e) ++failures;
+                      if (++done == 50) rapyer::teardown();
+                    });
+              }
+            },
+            [&](std::exception_ptr e) {
+              if (e) ++failures;
+            });
+        ctx.run();
+      }
+      ::_exit(failures == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  const Account loaded = run(Account::get(key));
+  EXPECT_EQ(loaded.balance, 200);
+  EXPECT_EQ(loaded.history.size(), 200u);
+}
+
+TEST_F(TransactionTest, RetryBoundIsReportedUnderForcedConflict) {
+  Account account;
+  run(account.save());
+  rapyer::transaction_options options;
+  options.max_attempts = 5;
+  int attempts = 0;
+  EXPECT_THROW(run(account.atransaction(
+                   [&](Account& fresh) -> awaitable<void> {
+                     ++attempts;
+                     // Another client changes a watched key between WATCH and EXEC, every time.
+                     co_await rapyer::default_client().execute("HSET", fresh.key(), "balance", attempts);
+                     fresh.balance = 1000;
+                   },
+                   options)),
+               rapyer::transaction_conflict);
+  EXPECT_EQ(attempts, 5);
+  EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "5");  // no transaction's write landed
+}
+
+TEST_F(TransactionTest, ReturnsTheSavedModelAndAnExceptionWritesNothing) {
+  Account account;
+  account.balance = 10;
+  run(account.save());
+  const Account saved = run(account.atransaction([](Account& fresh) -> awaitable<void> {
+    fresh.balance *= 3;
+    co_return;
+  }));
+  EXPECT_EQ(saved.balance, 30);
+  EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "30");
+  EXPECT_THROW(run(account.atransaction([](Account& fresh) -> awaitable<void> {
+                 fresh.balance = -1;
+                 throw std::runtime_error("no");
+                 co_return;
+               })),
+               std::runtime_error);
+  EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "30");
+}
+
+}  // namespace
