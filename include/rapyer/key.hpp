@@ -1,4 +1,4 @@
-// Key<T>: marks the field whose value is the model's id (the Python original's Key[T]), so the
+// Key<T> and Version. Key<T> marks the field whose value is the model's id (the Python original's Key[T]), so the
 // model's key is "<prefix><Name>:{<value>}" instead of a generated uuid.
 #pragma once
 
@@ -27,6 +27,19 @@ struct Key : detail::key_field_tag {
   friend bool operator==(const Key&, const Key&) = default;
 
   T stored{};
+};
+
+namespace detail {
+struct version_field_tag {};
+}  // namespace detail
+
+/// An optimistic version: save() succeeds only when the stored version is still the one this copy
+/// was loaded with (checked in the save script, one round trip), then increments it; otherwise it
+/// throws version_conflict and changes nothing.
+struct Version : detail::version_field_tag {
+  long long value() const noexcept { return number; }
+  long long& value() noexcept { return number; }
+  mutable long long number = 0;  // advanced by save(), which is const
 };
 
 }  // namespace rapyer

@@ -107,7 +107,16 @@ class AtomicRedisModel : public detail::model_base {
   awaitable<void> save() const {
     request req;
     append_save(req);
-    co_await perform(std::move(req), {}, &detail::scripts::save, "");
+    detail::reply_handler advance_version;
+    if (const Version* version = version_field()) {
+      advance_version = [version, next = version->number + 1](const reply&) { version->number = next; };
+    }
+    try {
+      co_await perform(std::move(req), advance_version, &detail::scripts::save, "");
+    } catch (const server_error& e) {
+      if (!e.server_message().starts_with("VERSIONCONFLICT")) throw;
+      throw version_conflict(e.server_message().substr(16));
+    }
   }
 
   /// Re-reads the whole model, consistently (one MULTI/EXEC). Throws key_not_found, decode_error.
@@ -246,7 +255,18 @@ class AtomicRedisModel : public detail::model_base {
       collections.insert(collections.end(), std::make_move_iterator(items.begin()), std::make_move_iterator(items.end()));
     });
     const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
-    detail::scripts::save.push_call(req, keys, ttl_ms, pairs.size() / 2, pairs, collections);
+    std::string version_path;
+    std::string expected_version;
+    if (const Version* version = version_field()) {
+      version_path = std::string(field_name_of(version));
+      expected_version = std::to_string(version->number);
+      // The stored pair carries the next version; the script checks the expected one first.
+      for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+        if (pairs[i] == version_path) pairs[i + 1] = std::to_string(version->number + 1);
+      }
+    }
+    detail::scripts::save.push_call(req, keys, ttl_ms, version_path, expected_version, pairs.size() / 2, pairs,
+                                    collections);
   }
 
   /// Appends the reads of the model at `key` (its hash, then each collection): read_size()
@@ -270,6 +290,15 @@ class AtomicRedisModel : public detail::model_base {
 
  private:
   friend Derived;
+  /// The model's Version field, if it has one.
+  const Version* version_field() const {
+    const Version* found = nullptr;
+    detail::for_each_member(self(), [&](const char*, const auto& member) {
+      if constexpr (detail::is_version_field_v<std::remove_cvref_t<decltype(member)>>) found = &member;
+    });
+    return found;
+  }
+
   Derived& self() noexcept { return static_cast<Derived&>(*this); }
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 

@@ -20,7 +20,33 @@ struct Account : rapyer::AtomicRedisModel<Account> {
 };
 BOOST_DESCRIBE_STRUCT(Account, (), (balance, history))
 
+struct Document : rapyer::AtomicRedisModel<Document> {
+  std::string text;
+  rapyer::Version version;
+};
+BOOST_DESCRIBE_STRUCT(Document, (), (text, version))
+
 class TransactionTest : public rapyer::test::model_test {};
+
+TEST_F(TransactionTest, VersionedSaveDetectsAConcurrentSave) {
+  Document doc;
+  doc.text = "v1";
+  run(doc.save());
+  EXPECT_EQ(doc.version.value(), 1);
+  EXPECT_EQ(raw("HGET", doc.key(), "version").as_string(), "1");
+  Document mine = run(Document::get(doc.key()));
+  Document theirs = run(Document::get(doc.key()));
+  theirs.text = "theirs";
+  run(theirs.save());
+  mine.text = "mine";
+  EXPECT_THROW(run(mine.save()), rapyer::version_conflict);
+  EXPECT_EQ(raw("HGET", doc.key(), "text").as_string(), "theirs");  // the failed save changed nothing
+  EXPECT_EQ(raw("HGET", doc.key(), "version").as_string(), "2");
+  run(mine.load());
+  mine.text = "mine, rebased";
+  run(mine.save());
+  EXPECT_EQ(run(Document::get(doc.key())).version.value(), 3);
+}
 
 TEST_F(TransactionTest, ConcurrentReadModifyWriteAcrossProcessesIsExact) {
   Account account;

@@ -8,8 +8,9 @@
 namespace rapyer::detail::scripts {
 
 /// Replaces a model (or only its collections): KEYS = model hash, collection keys.
-/// ARGV = ttl_ms ("0" keeps the current TTL), hash pair count (-1 leaves the hash alone), pairs...,
-/// then per collection key: kind ("l", "h", "s"), item count, items...
+/// ARGV = ttl_ms ("0" keeps the current TTL), version field ("" for none), expected version text,
+/// hash pair count (-1 leaves the hash alone), pairs..., then per collection key: kind ("l", "h",
+/// "s"), item count, items... A version mismatch (compared as text) changes nothing.
 inline const script save{R"lua(
 local function push(command, key, first, count)
   local last = first + count - 1
@@ -19,9 +20,15 @@ local function push(command, key, first, count)
     first = upto + 1
   end
 end
+if ARGV[2] ~= '' then
+  local current = redis.call('HGET', KEYS[1], ARGV[2]) or '0'
+  if current ~= ARGV[3] then
+    return redis.error_reply('VERSIONCONFLICT ' .. KEYS[1] .. ' is at version ' .. current .. ', not ' .. ARGV[3])
+  end
+end
 local previous_ttl = redis.call('PTTL', KEYS[1])
-local pair_count = tonumber(ARGV[2])
-local at = 3
+local pair_count = tonumber(ARGV[4])
+local at = 5
 if pair_count >= 0 then
   redis.call('DEL', unpack(KEYS))
   push('HSET', KEYS[1], at, pair_count * 2)

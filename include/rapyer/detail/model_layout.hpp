@@ -35,7 +35,10 @@ inline constexpr bool is_collection_field_v = std::is_base_of_v<collection_field
 template <class T>
 inline constexpr bool is_key_field_v = std::is_base_of_v<key_field_tag, T>;
 template <class T>
-inline constexpr bool is_flattened_struct_v = is_described_struct_v<T> && !is_proxy_v<T> && !is_key_field_v<T>;
+inline constexpr bool is_version_field_v = std::is_base_of_v<version_field_tag, T>;
+template <class T>
+inline constexpr bool is_flattened_struct_v =
+    is_described_struct_v<T> && !is_proxy_v<T> && !is_key_field_v<T> && !is_version_field_v<T>;
 
 template <class Object, class Visit>
 void for_each_member(Object& object, Visit&& visit) {
@@ -51,7 +54,7 @@ void for_each_hash_field(Object& object, const std::string& prefix, Visit&& visi
     std::string path = prefix + name;
     if constexpr (is_collection_field_v<M>) {
       return;
-    } else if constexpr (std::is_base_of_v<scalar_field_tag, M> || is_key_field_v<M>) {
+    } else if constexpr (std::is_base_of_v<scalar_field_tag, M> || is_key_field_v<M> || is_version_field_v<M>) {
       visit(path, member.value());
     } else if constexpr (is_flattened_struct_v<M>) {
       static_assert(!is_proxy_v<M>, "field proxies are supported at the top level of a model only");
