@@ -14,6 +14,8 @@
 
 namespace {
 
+using rapyer::test::sleep_for;
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using rapyer::awaitable;
@@ -22,11 +24,6 @@ using rapyer::client_config;
 using rapyer::test::server_url;
 
 class ClientTest : public rapyer::test::redis_test {};
-
-awaitable<void> sleep_for(std::chrono::milliseconds duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::use_awaitable);
-}
 
 TEST_F(ClientTest, SpreadsConcurrentRequestsOverThePool) {
   std::map<long long, int> per_connection;

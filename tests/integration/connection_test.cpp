@@ -13,6 +13,8 @@
 
 namespace {
 
+using rapyer::test::sleep_for;
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using rapyer::awaitable;
@@ -23,11 +25,6 @@ using rapyer::request;
 using rapyer::test::server_url;
 
 class ConnectionTest : public rapyer::test::redis_test {};
-
-awaitable<void> sleep_for(std::chrono::milliseconds duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::use_awaitable);
-}
 
 TEST_F(ConnectionTest, ExecutesCommandsAndReturnsTypedReplies) {
   run([]() -> awaitable<void> {

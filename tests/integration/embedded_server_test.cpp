@@ -13,6 +13,8 @@
 
 namespace {
 
+using rapyer::test::sleep_for;
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using rapyer::awaitable;
@@ -20,11 +22,6 @@ using rapyer::connection;
 using rapyer::connection_config;
 using rapyer::embedded_server;
 using rapyer::embedded_server_options;
-
-awaitable<void> sleep_for(std::chrono::milliseconds duration) {
-  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
-  co_await timer.async_wait(asio::use_awaitable);
-}
 
 class OwnServerTest : public ::testing::Test {
  protected:

@@ -18,6 +18,8 @@
 
 namespace {
 
+using rapyer::test::sleep_for;
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 using rapyer::awaitable;
@@ -29,69 +31,27 @@ BOOST_DESCRIBE_STRUCT(Counter, (), (value))
 
 class LockTest : public rapyer::test::model_test {};
 
-awaitable<void> sleep_for(std::chrono::milliseconds d) {
-  asio::steady_timer t(co_await asio::this_coro::executor, d);
-  co_await t.async_wait(asio::use_awaitable);
-}
-
 /// 4 processes x 50 coroutines each doing load, +1, save on the Counter at `key`.
 void increments_from_processes(const std::string& key, bool locked) {
-  std::vector<pid_t> children;
-  for (int p = 0; p < 4; ++p) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      int failures = 0;
-      {
-        asio::io_context ctx;
-        auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), rapyer::test::server_url());
-        int done = 0;
-        asio::co_spawn(
-            ctx,
-            [&]() -> awaitable<void> {
-              co_await redis->connect();
-              rapyer::init(redis);
-              for (int c = 0; c < 50; ++c) {
-                asio::co_spawn(
-                    ctx,
-                    [&]() -> awaitable<void> {
-                      if (locked) {
-                        rapyer::lock_options options;
-                        options.acquire_timeout = 60s;
-                        options.save_at_end = true;
-                        co_await rapyer::alock_from_key<Counter>(
-                            key, [](Counter& fresh) -> awaitable<void> {
-                              fresh.value += 1;
-                              co_return;
-                            },
-                            options);
-                      } else {
-                        Counter fresh = co_await Counter::get(key);
-                        fresh.value += 1;
-                        co_await fresh.save();
-                      }
-                    },
-                    [&](std::exception_ptr e) {
-                      if (e) ++failures;
-                      if (++done == 50) rapyer::teardown();
-                    });
-              }
-            },
-            [&](std::exception_ptr e) {
-              if (e) ++failures;
-            });
-        ctx.run();
-      }
-      ::_exit(failures == 0 ? 0 : 1);
+  const auto nothing = [](int) -> awaitable<void> { co_return; };
+  const auto increment = [&](int, int) -> awaitable<void> {
+    if (locked) {
+      rapyer::lock_options options;
+      options.acquire_timeout = 60s;
+      options.save_at_end = true;
+      co_await rapyer::alock_from_key<Counter>(
+          key, [](Counter& fresh) -> awaitable<void> {
+            fresh.value += 1;
+            co_return;
+          },
+          options);
+    } else {
+      Counter fresh = co_await Counter::get(key);
+      fresh.value += 1;
+      co_await fresh.save();
     }
-    children.push_back(pid);
-  }
-  bool all_ok = true;
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    all_ok = all_ok && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  }
-  EXPECT_TRUE(all_ok);
+  };
+  EXPECT_TRUE(rapyer::test::run_in_processes(4, 50, nothing, increment));
 }
 
 TEST_F(LockTest, LockMakesReadModifyWriteExactAcrossProcesses) {

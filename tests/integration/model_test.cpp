@@ -497,57 +497,13 @@ TEST_F(ModelTest, NoLostUpdatesAcrossProcessesAndCoroutines) {
   const std::string key = user.key();
   constexpr int processes = 4;
   constexpr int coroutines = 250;
-  std::vector<pid_t> children;
-  for (int p = 0; p < processes; ++p) {
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      int failures = 0;
-      {
-        boost::asio::io_context ctx;
-        auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), rapyer::test::server_url());
-        User mine;  // outlives the coroutine that starts the workers
-        int done = 0;
-        boost::asio::co_spawn(
-            ctx,
-            [&]() -> awaitable<void> {
-              co_await redis->connect();
-              rapyer::init(redis);
-              mine = co_await User::get(key);
-              for (int c = 0; c < coroutines; ++c) {
-                boost::asio::co_spawn(
-                    ctx,
-                    [&, c]() -> awaitable<void> {
-                      co_await mine.tags.aappend(std::to_string(p) + ":" + std::to_string(c));
-                      co_await mine.age.aincrease(1);
-                    },
-                    [&](std::exception_ptr e) {
-                      if (e) {
-                        ++failures;
-                        try {
-                          std::rethrow_exception(e);
-                        } catch (const std::exception& error) {
-                          std::fprintf(stderr, "worker failed: %s\n", error.what());
-                        }
-                      }
-                      if (++done == coroutines) rapyer::teardown();
-                    });
-              }
-            },
-            [&](std::exception_ptr e) {
-              if (e) ++failures;
-            });
-        ctx.run();
-      }
-      ::_exit(failures == 0 ? 0 : 1);
-    }
-    children.push_back(pid);
-  }
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  User mine;  // each process's copy, shared by its coroutines
+  const auto load = [&](int) -> awaitable<void> { mine = co_await User::get(key); };
+  const auto work = [&](int p, int c) -> awaitable<void> {
+    co_await mine.tags.aappend(std::to_string(p) + ":" + std::to_string(c));
+    co_await mine.age.aincrease(1);
+  };
+  EXPECT_TRUE(rapyer::test::run_in_processes(processes, coroutines, load, work));
   const User loaded = run(User::get(key));
   EXPECT_EQ(loaded.age, processes * coroutines);
   EXPECT_EQ(loaded.tags.size(), static_cast<std::size_t>(processes * coroutines));

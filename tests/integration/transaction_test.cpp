@@ -52,51 +52,15 @@ TEST_F(TransactionTest, ConcurrentReadModifyWriteAcrossProcessesIsExact) {
   Account account;
   run(account.save());
   const std::string key = account.key();
-  std::vector<pid_t> children;
-  for (int p = 0; p < 4; ++p) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      int failures = 0;
-      {
-        asio::io_context ctx;
-        auto config = rapyer::client_config::from_url(rapyer::test::server_url());
-        auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), config);
-        int done = 0;
-        asio::co_spawn(
-            ctx,
-            [&]() -> awaitable<void> {
-              co_await redis->connect();
-              rapyer::init(redis);
-              for (int c = 0; c < 50; ++c) {
-                asio::co_spawn(
-                    ctx,
-                    [&, p, c]() -> awaitable<void> {
-                      (void)co_await rapyer::atransaction<Account>(key, [&](Account& fresh) -> awaitable<void> {
-                        fresh.balance += 1;
-                        fresh.history.push_back(std::to_string(p) + ":" + std::to_string(c));
-                        co_return;
-                      });
-                    },
-                    [&](std::exception_ptr e) {
-                      if (e) ++failures;
-                      if (++done == 50) rapyer::teardown();
-                    });
-              }
-            },
-            [&](std::exception_ptr e) {
-              if (e) ++failures;
-            });
-        ctx.run();
-      }
-      ::_exit(failures == 0 ? 0 : 1);
-    }
-    children.push_back(pid);
-  }
-  for (pid_t pid : children) {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  }
+  const auto nothing = [](int) -> awaitable<void> { co_return; };
+  const auto deposit = [&](int p, int c) -> awaitable<void> {
+    (void)co_await rapyer::atransaction<Account>(key, [&](Account& fresh) -> awaitable<void> {
+      fresh.balance += 1;
+      fresh.history.push_back(std::to_string(p) + ":" + std::to_string(c));
+      co_return;
+    });
+  };
+  EXPECT_TRUE(rapyer::test::run_in_processes(4, 50, nothing, deposit));
   const Account loaded = run(Account::get(key));
   EXPECT_EQ(loaded.balance, 200);
   EXPECT_EQ(loaded.history.size(), 200u);

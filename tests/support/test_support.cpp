@@ -1,6 +1,14 @@
 #include "test_support.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cstdio>
 #include <memory>
+#include <vector>
 
 namespace rapyer::test {
 namespace {
@@ -21,6 +29,62 @@ class redis_environment : public ::testing::Environment {
 
 const std::string& server_url() { return shared_url; }
 std::uint16_t server_port() { return shared_server->port(); }
+
+awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, duration);
+  co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
+bool run_in_processes(int processes, int coroutines, std::function<awaitable<void>(int)> setup,
+                      std::function<awaitable<void>(int, int)> work) {
+  std::vector<pid_t> children;
+  for (int p = 0; p < processes; ++p) {
+    const pid_t pid = ::fork();
+    if (pid < 0) return false;
+    if (pid > 0) {
+      children.push_back(pid);
+      continue;
+    }
+    int failures = 0;
+    {
+      boost::asio::io_context ctx;
+      auto redis = std::make_shared<client>(ctx.get_executor(), server_url());
+      int done = 0;
+      const auto report = [&](std::exception_ptr e) {
+        if (!e) return;
+        ++failures;
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& error) {
+          std::fprintf(stderr, "process %d: %s\n", p, error.what());
+        }
+      };
+      boost::asio::co_spawn(
+          ctx,
+          [&]() -> awaitable<void> {
+            co_await redis->connect();
+            rapyer::init(redis);
+            co_await setup(p);
+            for (int c = 0; c < coroutines; ++c) {
+              boost::asio::co_spawn(ctx, work(p, c), [&](std::exception_ptr e) {
+                report(e);
+                if (++done == coroutines) rapyer::teardown();
+              });
+            }
+          },
+          report);
+      ctx.run();
+    }
+    ::_exit(failures == 0 ? 0 : 1);
+  }
+  bool all_succeeded = true;
+  for (pid_t pid : children) {
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    all_succeeded = all_succeeded && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  return all_succeeded;
+}
 
 void redis_test::SetUp() {
   run([]() -> awaitable<void> {

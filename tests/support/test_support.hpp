@@ -6,7 +6,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -42,6 +44,15 @@ T run(boost::asio::io_context& ctx, awaitable<T> task) {
   if (failure) std::rethrow_exception(failure);
   if constexpr (!std::is_void_v<T>) return std::move(*result);
 }
+
+/// Waits on the calling coroutine's executor.
+awaitable<void> sleep_for(std::chrono::milliseconds duration);
+
+/// Forks `processes` children; each connects a default client (rapyer::init) to the shared server,
+/// runs `setup(process)`, then `coroutines` concurrent `work(process, coroutine)` and exits non-zero
+/// if any of them threw. Returns true when every child succeeded.
+bool run_in_processes(int processes, int coroutines, std::function<awaitable<void>(int)> setup,
+                      std::function<awaitable<void>(int, int)> work);
 
 /// Base fixture: an io_context, and an empty database before every test.
 class redis_test : public ::testing::Test {

@@ -2,6 +2,7 @@
 // native Redis LIST / HASH / SET at "<model key>:<field name>", with field-level save() and aload().
 #pragma once
 
+#include <ranges>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,15 @@ namespace rapyer::detail {
 struct collection_field_tag {};
 
 enum class collection_kind : char { list = 'l', hash = 'h', set = 's' };
+
+/// Each element encoded, in order (the items of a list or set).
+template <class Range>
+std::vector<std::string> encode_each(const Range& items) {
+  std::vector<std::string> out;
+  out.reserve(std::ranges::size(items));
+  for (const auto& item : items) out.push_back(encode(item));
+  return out;
+}
 
 /// Appends the command that reads a whole collection of this kind.
 void push_collection_read(request& req, collection_kind kind, const std::string& key);

@@ -13,12 +13,7 @@ template <class T>
 struct set_traits {
   using container_type = std::set<T>;
   static constexpr collection_kind kind = collection_kind::set;
-  static std::vector<std::string> encode_items(const container_type& items) {
-    std::vector<std::string> out;
-    out.reserve(items.size());
-    for (const auto& item : items) out.push_back(encode(item));
-    return out;
-  }
+  static std::vector<std::string> encode_items(const container_type& items) { return encode_each(items); }
   static container_type decode_items(const reply& stored, const std::string& key, const std::string& field) {
     container_type out;
     for (const auto& element : stored.as_array()) out.insert(decode_at<T>(element.as_string(), key, field));
