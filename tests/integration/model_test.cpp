@@ -489,6 +489,100 @@ TEST_F(ModelTest, StandaloneProxyAndMissingClientAreUsageErrors) {
   EXPECT_THROW(run(user.save()), rapyer::usage_error);
 }
 
+// Keys and values are always separate binary-safe arguments, never spliced into a command line or
+// a script's source: protocol framing, quotes, NUL and Lua metacharacters come back byte for byte
+// and nothing else in the database is touched.
+TEST_F(ModelTest, HostileTextIsStoredAsPlainData) {
+  constexpr char hostile_text[] = "a\r\n*3\r\n$4\r\nPING\0 \"'` ]] ..redis.call('FLUSHALL')-- %s {x}";
+  const std::string hostile(hostile_text, sizeof hostile_text - 1);  // keeps the NUL
+  raw("SET", "bystander", "still here");
+  Session session;
+  session.token = hostile;
+  run(session.save());
+  run(session.pages.aappend(hostile));
+  run(session.hits.aincrease(1));
+  Everything e;
+  e.text = hostile;
+  e.p_str = hostile;
+  e.labels = {hostile};
+  e.weights = {{hostile, 1.5}};
+  run(e.save());
+  run(e.p_str.aappend(hostile));
+  run(e.p_counts.aset_item(hostile, 7));
+  const Session loaded_session = run(Session::get(session.key()));
+  EXPECT_EQ(loaded_session.token, hostile);
+  ASSERT_EQ(loaded_session.pages.size(), 1u);
+  EXPECT_EQ(loaded_session.pages.front(), hostile);
+  EXPECT_EQ(loaded_session.hits, 1);
+  const Everything loaded = run(Everything::get(e.key()));
+  EXPECT_EQ(loaded.text, hostile);
+  EXPECT_EQ(loaded.p_str.value(), hostile + hostile);
+  EXPECT_EQ(loaded.labels, std::unordered_set<std::string>{hostile});
+  EXPECT_EQ(loaded.weights.at(hostile), 1.5);
+  EXPECT_EQ(loaded.p_counts.at(hostile), 7);
+  EXPECT_EQ(raw("GET", "bystander").as_string(), "still here");
+}
+
+// An ACL user allowed only User keys: an operation on another model's keys is a server_error that
+// names the command, the same client goes on serving permitted operations, and no message carries
+// the password.
+TEST_F(ModelTest, AclDeniedOperationIsAServerErrorNamingTheCommand) {
+  const std::string password = "s3cret-pw-for-acl";
+  raw("ACL", "SETUSER", "limited", "reset", "on", ">" + password, "~User:*", "~app:Session:*", "+@all", "-@dangerous",
+      "+info");
+  const auto port = std::to_string(rapyer::test::server_port());
+  auto limited = std::make_shared<rapyer::client>(ctx_.get_executor(), "redis://limited:" + password + "@127.0.0.1:" + port);
+  run(limited->connect());
+  rapyer::init(limited);
+  User user;
+  user.name = "allowed";
+  run(user.save());
+  Session session;
+  session.token = "t";
+  run(session.save());
+  Lenient forbidden;
+  forbidden.age = 1;
+  try {
+    run(forbidden.save());
+    ADD_FAILURE() << "save outside the ACL key pattern succeeded";
+  } catch (const rapyer::server_error& e) {
+    EXPECT_EQ(e.command(), "EVALSHA");
+    EXPECT_NE(e.server_message().find("NOPERM"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find(password), std::string::npos) << e.what();
+  }
+  try {
+    run(limited->execute_one([] {
+      rapyer::request req;
+      req.push("HINCRBY", "Lenient:{x}", "age", 1);
+      return req;
+    }()));
+    ADD_FAILURE() << "HINCRBY outside the ACL key pattern succeeded";
+  } catch (const rapyer::server_error& e) {
+    EXPECT_EQ(e.command(), "HINCRBY");
+    EXPECT_EQ(e.server_message().rfind("NOPERM", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).find(password), std::string::npos) << e.what();
+  }
+  try {
+    run(limited->execute_one([] {
+      rapyer::request req;
+      req.push("FLUSHALL");
+      return req;
+    }()));
+    ADD_FAILURE() << "FLUSHALL is not allowed to this user";
+  } catch (const rapyer::server_error& e) {
+    EXPECT_EQ(e.command(), "FLUSHALL");
+  }
+  run(user.age.aincrease(5));  // the same client still serves what is allowed
+  EXPECT_EQ(run(User::get(user.key())).age, 5);
+  rapyer::teardown();
+  auto admin = std::make_shared<rapyer::client>(ctx_.get_executor(), rapyer::test::server_url());
+  run(admin->connect());
+  rapyer::init(admin);
+  EXPECT_EQ(raw("EXISTS", "Lenient:{x}").as_integer(), 0);
+  EXPECT_EQ(raw("EXISTS", forbidden.key()).as_integer(), 0);
+  raw("ACL", "DELUSER", "limited");
+}
+
 // 4 processes x 250 coroutines, each doing aappend and aincrease(1) on the same model.
 TEST_F(ModelTest, NoLostUpdatesAcrossProcessesAndCoroutines) {
   User user;
