@@ -6,3 +6,5 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81 CONFIG REQUIRED)
 find_package(nlohmann_json 3.10 REQUIRED)
 find_package(Hiredis MODULE REQUIRED)
+# libssl-dev: TLS connections (rediss://).
+find_package(OpenSSL 3 REQUIRED)

@@ -47,42 +47,73 @@ int parse_database(std::string_view text) {
   return db;
 }
 
+// Applies `name=value&…` parameters; which names are allowed depends on the scheme.
+void apply_query(connection_config& cfg, std::string_view params, bool unix_socket) {
+  while (!params.empty()) {
+    const auto amp = params.find('&');
+    const std::string_view param = params.substr(0, amp);
+    params = amp == std::string_view::npos ? std::string_view{} : params.substr(amp + 1);
+    const auto eq = param.find('=');
+    const std::string_view name = param.substr(0, eq);
+    const std::string value = percent_decode(eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1));
+    const bool tls = cfg.tls.enabled;
+    if (name == "db") {
+      cfg.database = parse_database(value);
+    } else if (unix_socket && name == "user") {
+      cfg.username = value;
+    } else if (unix_socket && name == "password") {
+      cfg.password = value;
+    } else if (tls && name == "ssl_ca_certs") {
+      cfg.tls.ca_file = value;
+    } else if (tls && name == "ssl_certfile") {
+      cfg.tls.cert_file = value;
+    } else if (tls && name == "ssl_keyfile") {
+      cfg.tls.key_file = value;
+    } else if (tls && name == "ssl_server_hostname") {
+      cfg.tls.server_name = value;
+    } else if (tls && name == "ssl_cert_reqs") {
+      if (value != "none" && value != "required") {
+        throw config_error("ssl_cert_reqs must be none or required, not '" + value + "'");
+      }
+      cfg.tls.verify_peer = value == "required";
+    } else {
+      throw config_error("unknown parameter in Redis URL: '" + std::string(name) + "'" +
+                         (name.starts_with("ssl_") ? " (TLS parameters need a rediss:// URL)" : ""));
+    }
+  }
+}
+
 }  // namespace
 
 connection_config connection_config::from_url(std::string_view url) {
   connection_config cfg;
   constexpr std::string_view redis_scheme = "redis://";
+  constexpr std::string_view tls_scheme = "rediss://";
   constexpr std::string_view unix_scheme = "unix://";
-  if (url.starts_with(unix_scheme)) {
-    std::string_view rest = url.substr(unix_scheme.size());
+  const auto split_query = [](std::string_view& rest) {
     const auto query = rest.find('?');
-    std::string_view path = rest.substr(0, query);
+    const std::string_view params = query == std::string_view::npos ? std::string_view{} : rest.substr(query + 1);
+    rest = rest.substr(0, query);
+    return params;
+  };
+  if (url.starts_with(unix_scheme)) {
+    std::string_view path = url.substr(unix_scheme.size());
+    const std::string_view params = split_query(path);
     if (path.empty() || path.front() != '/') throw config_error("unix URL needs an absolute socket path: unix:///path/to.sock");
     cfg.unix_socket = std::string(path);
-    if (query != std::string_view::npos) {
-      std::string_view params = rest.substr(query + 1);
-      while (!params.empty()) {
-        const auto amp = params.find('&');
-        std::string_view param = params.substr(0, amp);
-        params = amp == std::string_view::npos ? std::string_view{} : params.substr(amp + 1);
-        const auto eq = param.find('=');
-        const std::string_view name = param.substr(0, eq);
-        const std::string_view value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
-        if (name == "db") {
-          cfg.database = parse_database(value);
-        } else if (name == "user") {
-          cfg.username = percent_decode(value);
-        } else if (name == "password") {
-          cfg.password = percent_decode(value);
-        } else {
-          throw config_error("unknown parameter in unix URL: '" + std::string(name) + "'");
-        }
-      }
-    }
+    apply_query(cfg, params, true);
     return cfg;
   }
-  if (!url.starts_with(redis_scheme)) throw config_error("Redis URL must start with redis:// or unix://");
-  std::string_view rest = url.substr(redis_scheme.size());
+  std::string_view rest;
+  if (url.starts_with(redis_scheme)) {
+    rest = url.substr(redis_scheme.size());
+  } else if (url.starts_with(tls_scheme)) {
+    rest = url.substr(tls_scheme.size());
+    cfg.tls.enabled = true;
+  } else {
+    throw config_error("Redis URL must start with redis://, rediss:// or unix://");
+  }
+  const std::string_view params = split_query(rest);
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
   if (slash != std::string_view::npos) {
@@ -117,6 +148,7 @@ connection_config connection_config::from_url(std::string_view url) {
     cfg.port = parse_number<std::uint16_t>(authority.substr(colon + 1), "port");
   }
   if (!host.empty()) cfg.host = std::string(host);
+  apply_query(cfg, params, false);
   return cfg;
 }
 

@@ -13,10 +13,14 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <optional>
 #include <random>
 
 #include "rapyer/detail/pipeline.hpp"
@@ -29,6 +33,37 @@ namespace asio = boost::asio;
 using namespace asio::experimental::awaitable_operators;
 using clock = std::chrono::steady_clock;
 using reply_signature = void(std::exception_ptr, std::vector<reply>);
+using socket_type = asio::generic::stream_protocol::socket;
+using tls_stream = asio::ssl::stream<socket_type&>;
+
+// One context per connection, built from its config; bad files are reported at construction.
+std::optional<asio::ssl::context> make_tls_context(const connection_config& config) {
+  if (!config.tls.enabled || !config.unix_socket.empty()) return std::nullopt;
+  const tls_config& tls = config.tls;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                      asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+  const auto load = [](const std::string& what, const std::string& path, auto&& step) {
+    boost::system::error_code ec;
+    step(ec);
+    if (ec) throw config_error("TLS: cannot load " + what + " '" + path + "': " + ec.message());
+  };
+  if (tls.ca_file.empty()) {
+    load("the system CA store", "", [&](auto& ec) { context.set_default_verify_paths(ec); });
+  } else {
+    load("CA file", tls.ca_file, [&](auto& ec) { context.load_verify_file(tls.ca_file, ec); });
+  }
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    throw config_error("TLS: a client certificate needs both cert_file and key_file");
+  }
+  if (!tls.cert_file.empty()) {
+    load("client certificate", tls.cert_file, [&](auto& ec) { context.use_certificate_chain_file(tls.cert_file, ec); });
+    load("client key", tls.key_file,
+         [&](auto& ec) { context.use_private_key_file(tls.key_file, asio::ssl::context::pem, ec); });
+  }
+  context.set_verify_mode(tls.verify_peer ? asio::ssl::verify_peer : asio::ssl::verify_none);
+  return context;
+}
 
 struct waiter {
   asio::any_completion_handler<reply_signature> handler;  // empty once the caller timed out
@@ -41,6 +76,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       : executor_(std::move(executor)),
         config_(std::move(config)),
         socket_(executor_),
+        tls_context_(make_tls_context(config_)),
         deadline_timer_(executor_),
         reconnect_timer_(executor_) {}
 
@@ -72,6 +108,16 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void on_connection_lost(const std::string& reason);
   void fail_all(const std::string& reason);
   awaitable<void> open_socket();
+  awaitable<void> start_tls(asio::steady_timer& timer);
+  // Calls `operation` with the TLS stream when there is one, else with the plain socket.
+  template <class Operation>
+  void with_stream(Operation&& operation) {
+    if (tls_stream_) {
+      operation(*tls_stream_);
+    } else {
+      operation(socket_);
+    }
+  }
   request handshake_request() const;
   void check_handshake(const request& req, const std::vector<reply>& replies) const;
   awaitable<void> reconnect_loop();
@@ -87,7 +133,10 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   asio::any_io_executor executor_;
   connection_config config_;
-  asio::generic::stream_protocol::socket socket_;
+  socket_type socket_;
+  std::optional<asio::ssl::context> tls_context_;
+  // Over socket_, renewed for every TLS connection; pending operations hold it until they finish.
+  std::shared_ptr<tls_stream> tls_stream_;
   asio::steady_timer deadline_timer_;
   asio::steady_timer reconnect_timer_;
   bool deadline_timer_armed_ = false;
@@ -119,33 +168,40 @@ void connection_impl::submit(const request& req, asio::any_completion_handler<re
 
 void connection_impl::start_write() {
   const std::string_view bytes = pipeline_.start_write();
-  asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
-                    [self = shared_from_this(), generation = generation_](boost::system::error_code ec, std::size_t) {
-                      if (generation != self->generation_) return;
-                      if (ec) return self->on_connection_lost("write failed: " + ec.message());
-                      self->pipeline_.finish_write();
-                      if (self->pipeline_.has_staged()) self->start_write();
-                    });
+  with_stream([&](auto& stream) {
+    asio::async_write(stream, asio::buffer(bytes.data(), bytes.size()),
+                      [self = shared_from_this(), generation = generation_, tls = tls_stream_](boost::system::error_code ec,
+                                                                                std::size_t) {
+                        if (generation != self->generation_) return;
+                        if (ec) return self->on_connection_lost("write failed: " + ec.message());
+                        self->pipeline_.finish_write();
+                        if (self->pipeline_.has_staged()) self->start_write();
+                      });
+  });
 }
 
 void connection_impl::start_read() {
-  socket_.async_read_some(
-      asio::buffer(read_buffer_),
-      [self = shared_from_this(), generation = generation_](boost::system::error_code ec, std::size_t n) {
-        if (generation != self->generation_) return;
-        if (ec) {
-          return self->on_connection_lost(ec == asio::error::eof ? "server closed the connection"
-                                                                  : "read failed: " + ec.message());
-        }
-        try {
-          self->pipeline_.feed(std::string_view(self->read_buffer_.data(), n), [&self](waiter&& w, std::vector<reply>&& r) {
-            if (w.handler) self->complete(std::move(w.handler), nullptr, std::move(r));
-          });
-        } catch (const protocol_error& e) {
-          return self->on_connection_lost(e.what());
-        }
-        self->start_read();
-      });
+  with_stream([&](auto& stream) {
+    stream.async_read_some(
+        asio::buffer(read_buffer_),
+        [self = shared_from_this(), generation = generation_, tls = tls_stream_](boost::system::error_code ec,
+                                                                                std::size_t n) {
+          if (generation != self->generation_) return;
+          if (ec) {
+            return self->on_connection_lost(ec == asio::error::eof ? "server closed the connection"
+                                                                    : "read failed: " + ec.message());
+          }
+          try {
+            self->pipeline_.feed(std::string_view(self->read_buffer_.data(), n),
+                                 [&self](waiter&& w, std::vector<reply>&& r) {
+                                   if (w.handler) self->complete(std::move(w.handler), nullptr, std::move(r));
+                                 });
+          } catch (const protocol_error& e) {
+            return self->on_connection_lost(e.what());
+          }
+          self->start_read();
+        });
+  });
 }
 
 void connection_impl::arm_deadline_timer(clock::time_point deadline) {
@@ -202,7 +258,7 @@ awaitable<void> connection_impl::open_socket() {
   timer.expires_after(config_.connect_timeout);
   const auto timed_out = [&] { return timeout_error(config_.endpoint() + ": connect timed out"); };
   if (!config_.unix_socket.empty()) {
-    socket_ = asio::generic::stream_protocol::socket(executor_);
+    socket_ = socket_type(executor_);
     auto result = co_await (socket_.async_connect(asio::local::stream_protocol::endpoint(config_.unix_socket),
                                                   asio::as_tuple(asio::use_awaitable)) ||
                             timer.async_wait(asio::use_awaitable));
@@ -210,6 +266,7 @@ awaitable<void> connection_impl::open_socket() {
     if (auto [ec] = std::get<0>(result); ec) throw connection_error("cannot connect to " + config_.endpoint() + ": " + ec.message());
     co_return;
   }
+  tls_stream_.reset();
   asio::ip::tcp::resolver resolver(executor_);
   auto resolved = co_await (resolver.async_resolve(config_.host, std::to_string(config_.port),
                                                    asio::as_tuple(asio::use_awaitable)) ||
@@ -219,7 +276,7 @@ awaitable<void> connection_impl::open_socket() {
   if (resolve_ec) throw connection_error("cannot resolve " + config_.endpoint() + ": " + resolve_ec.message());
   boost::system::error_code last_error = asio::error::host_not_found;
   for (const auto& entry : endpoints) {
-    socket_ = asio::generic::stream_protocol::socket(executor_);
+    socket_ = socket_type(executor_);
     auto result = co_await (socket_.async_connect(asio::generic::stream_protocol::endpoint(entry.endpoint()),
                                                   asio::as_tuple(asio::use_awaitable)) ||
                             timer.async_wait(asio::use_awaitable));
@@ -227,10 +284,29 @@ awaitable<void> connection_impl::open_socket() {
     last_error = std::get<0>(std::get<0>(result));
     if (!last_error) {
       socket_.set_option(asio::ip::tcp::no_delay(true));
+      if (tls_context_) co_await start_tls(timer);
       co_return;
     }
   }
   throw connection_error("cannot connect to " + config_.endpoint() + ": " + last_error.message());
+}
+
+awaitable<void> connection_impl::start_tls(asio::steady_timer& timer) {
+  tls_stream_ = std::make_shared<tls_stream>(socket_, *tls_context_);
+  const std::string& name = config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
+  boost::system::error_code not_an_address;
+  (void)asio::ip::make_address(name, not_an_address);
+  // SNI carries host names only; the certificate check covers names and IP addresses alike.
+  if (not_an_address && !SSL_set_tlsext_host_name(tls_stream_->native_handle(), name.c_str())) {
+    throw tls_error(config_.endpoint() + ": cannot set the TLS server name");
+  }
+  if (config_.tls.verify_peer) tls_stream_->set_verify_callback(asio::ssl::host_name_verification(name));
+  auto result = co_await (tls_stream_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)) ||
+                          timer.async_wait(asio::use_awaitable));
+  if (result.index() == 1) throw timeout_error(config_.endpoint() + ": TLS handshake timed out (does the port speak TLS?)");
+  if (auto [ec] = std::get<0>(result); ec) {
+    throw tls_error(config_.endpoint() + ": TLS handshake failed: " + ec.message());
+  }
 }
 
 request connection_impl::handshake_request() const {

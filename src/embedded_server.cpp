@@ -70,6 +70,11 @@ bool answers_ping(std::uint16_t port) {
 
 embedded_server::embedded_server(embedded_server_options options) : options_(std::move(options)) {
   port_ = options_.port != 0 ? options_.port : free_loopback_port();
+  if (options_.tls) {
+    do {
+      tls_port_ = free_loopback_port();
+    } while (tls_port_ == port_);
+  }
   char templ[] = "/tmp/rapyer-redis-XXXXXX";
   if (::mkdtemp(templ) == nullptr) throw connection_error("embedded_server: cannot create a temporary directory");
   directory_ = templ;
@@ -84,6 +89,7 @@ embedded_server::~embedded_server() {
 }
 
 std::string embedded_server::url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+std::string embedded_server::tls_url() const { return "rediss://127.0.0.1:" + std::to_string(tls_port_); }
 
 void embedded_server::start() {
   if (running()) return;
@@ -99,6 +105,11 @@ void embedded_server::start() {
                                    "--enable-debug-command", "local"};
   if (!socket_path_.empty()) {
     args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
+  }
+  if (const auto& tls = options_.tls) {
+    args.insert(args.end(), {"--tls-port", std::to_string(tls_port_), "--tls-cert-file", tls->cert_file,
+                             "--tls-key-file", tls->key_file, "--tls-ca-cert-file", tls->ca_file,
+                             "--tls-auth-clients", tls->require_client_certificate ? "yes" : "no"});
   }
   args.insert(args.end(), options_.extra_arguments.begin(), options_.extra_arguments.end());
   std::vector<char*> argv;

@@ -9,6 +9,22 @@
 
 namespace rapyer {
 
+/// TLS settings (Redis 6+ `tls-port`, managed Redis services). Verification is on by default.
+struct tls_config {
+  /// Talk TLS on the TCP connection; set by `rediss://` URLs.
+  bool enabled = false;
+  /// Check the server's certificate chain against the trusted CAs and that it names the server.
+  /// Turn off only for self-signed test setups: without it anyone on the path can read the traffic.
+  bool verify_peer = true;
+  /// PEM file of trusted CA certificates; empty: the system store (OpenSSL's default paths).
+  std::string ca_file;
+  /// Client certificate chain and its private key (PEM), for servers with `tls-auth-clients yes`.
+  std::string cert_file;
+  std::string key_file;
+  /// Name checked against the certificate and sent as SNI; empty: the connection's host.
+  std::string server_name;
+};
+
 struct connection_config {
   /// TCP host name or address. Ignored when unix_socket is set.
   std::string host = "127.0.0.1";
@@ -32,9 +48,13 @@ struct connection_config {
   bool auto_reconnect = true;
   std::chrono::milliseconds reconnect_min_delay{20};
   std::chrono::milliseconds reconnect_max_delay{2000};
+  /// TLS over TCP (not used with unix_socket).
+  tls_config tls;
 
-  /// Parses `redis://[user[:password]@]host[:port][/db]` or `unix:///path/to.sock[?db=N]`
-  /// (user and password may be percent-encoded). Throws config_error on a malformed URL.
+  /// Parses `redis://[user[:password]@]host[:port][/db][?params]`, `rediss://…` (TLS) or
+  /// `unix:///path/to.sock[?db=N&user=…&password=…]`; user and password may be percent-encoded.
+  /// `rediss://` takes the parameters of redis-py: `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`,
+  /// `ssl_cert_reqs=none|required` and `ssl_server_hostname`. Throws config_error on a malformed URL.
   static connection_config from_url(std::string_view url);
   /// The address without credentials, for messages: "127.0.0.1:6379" or "unix:/path".
   std::string endpoint() const;

@@ -5,10 +5,21 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace rapyer {
+
+/// TLS for an embedded server: it then also listens on tls_port() with these PEM files.
+struct embedded_server_tls {
+  std::string cert_file;
+  std::string key_file;
+  /// CA that signed the clients' certificates (Redis needs one even when it does not ask for them).
+  std::string ca_file;
+  /// `tls-auth-clients yes`: refuse clients without a certificate signed by ca_file.
+  bool require_client_certificate = false;
+};
 
 struct embedded_server_options {
   /// The server binary, looked up in PATH.
@@ -17,6 +28,8 @@ struct embedded_server_options {
   std::uint16_t port = 0;
   /// Also listen on a Unix socket in a private temporary directory.
   bool unix_socket = false;
+  /// Also listen for TLS on a second free loopback port (the plain port stays open).
+  std::optional<embedded_server_tls> tls;
   /// Extra `--name value` arguments, e.g. {"--requirepass", "secret"}.
   std::vector<std::string> extra_arguments;
   /// How long to wait for the server to answer PING.
@@ -32,9 +45,13 @@ class embedded_server {
   embedded_server& operator=(const embedded_server&) = delete;
 
   std::uint16_t port() const noexcept { return port_; }
+  /// The TLS port; 0 without options.tls.
+  std::uint16_t tls_port() const noexcept { return tls_port_; }
   const std::string& unix_socket_path() const noexcept { return socket_path_; }
   /// redis://127.0.0.1:<port>
   std::string url() const;
+  /// rediss://127.0.0.1:<tls port>
+  std::string tls_url() const;
 
   /// Kills the process at once (SIGKILL), as a crash would.
   void kill();
@@ -56,6 +73,7 @@ class embedded_server {
 
   embedded_server_options options_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
   std::string directory_;
   std::string socket_path_;
   int pid_ = -1;

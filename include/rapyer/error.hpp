@@ -27,6 +27,13 @@ class authentication_error : public connection_error {
   using connection_error::connection_error;
 };
 
+/// The TLS handshake failed: the certificate did not verify, did not name the server, the server
+/// wanted a client certificate, or the peer does not speak TLS. The message carries OpenSSL's reason.
+class tls_error : public connection_error {
+ public:
+  using connection_error::connection_error;
+};
+
 /// An operation did not complete within its configured time.
 class timeout_error : public error {
  public:

@@ -70,4 +70,37 @@ TEST(ConnectionConfig, MalformedUrlMessageHidesThePassword) {
   }
 }
 
+TEST(ConnectionConfig, RedissEnablesVerifiedTls) {
+  const auto plain = connection_config::from_url("redis://h");
+  EXPECT_FALSE(plain.tls.enabled);
+  const auto c = connection_config::from_url("rediss://u:pw@cache.example.com:6380/2");
+  EXPECT_TRUE(c.tls.enabled);
+  EXPECT_TRUE(c.tls.verify_peer);
+  EXPECT_TRUE(c.tls.ca_file.empty());
+  EXPECT_EQ(c.host, "cache.example.com");
+  EXPECT_EQ(c.port, 6380);
+  EXPECT_EQ(c.database, 2);
+  EXPECT_EQ(c.password, "pw");
+}
+
+TEST(ConnectionConfig, ParsesTlsParameters) {
+  const auto c = connection_config::from_url(
+      "rediss://127.0.0.1:6390?ssl_ca_certs=/etc/ca%20dir/ca.pem&ssl_certfile=/c.pem&ssl_keyfile=/k.pem"
+      "&ssl_server_hostname=redis.internal&ssl_cert_reqs=required");
+  EXPECT_EQ(c.tls.ca_file, "/etc/ca dir/ca.pem");
+  EXPECT_EQ(c.tls.cert_file, "/c.pem");
+  EXPECT_EQ(c.tls.key_file, "/k.pem");
+  EXPECT_EQ(c.tls.server_name, "redis.internal");
+  EXPECT_TRUE(c.tls.verify_peer);
+  EXPECT_FALSE(connection_config::from_url("rediss://h?ssl_cert_reqs=none").tls.verify_peer);
+  EXPECT_EQ(connection_config::from_url("redis://h/1?db=4").database, 4);
+}
+
+TEST(ConnectionConfig, RejectsTlsParametersWithoutRediss) {
+  for (const char* bad : {"redis://h?ssl_ca_certs=/ca.pem", "rediss://h?ssl_cert_reqs=maybe", "rediss://h?tls=1",
+                          "unix:///s.sock?ssl_certfile=/c.pem"}) {
+    EXPECT_THROW((void)connection_config::from_url(bad), rapyer::config_error) << bad;
+  }
+}
+
 }  // namespace
