@@ -59,8 +59,14 @@ time_point parse_time_point(std::string_view text) {
   }
   const std::string_view zone = text.substr(at);
   if (zone != "Z" && zone != "+00:00") throw fail();
-  return time_point(duration_cast<system_clock::duration>(sys_days(date).time_since_epoch() + hours(h) + minutes(m) +
-                                                          seconds(s) + microseconds(micros)));
+  // Years 0000-9999 fit in microseconds; system_clock's nanoseconds span only 1678-2262.
+  const microseconds since_epoch = sys_days(date).time_since_epoch() + hours(h) + minutes(m) + seconds(s) +
+                                   microseconds(micros);
+  if (since_epoch < ceil<microseconds>(system_clock::duration::min()) ||
+      since_epoch > floor<microseconds>(system_clock::duration::max())) {
+    throw decode_failure("'" + std::string(text.substr(0, 64)) + "' is outside the range of system_clock");
+  }
+  return time_point(duration_cast<system_clock::duration>(since_epoch));
 }
 
 std::string base64_encode(std::string_view raw) {

@@ -2,6 +2,7 @@
 
 #include <hiredis/read.h>
 
+#include <algorithm>
 #include <string>
 
 #include "rapyer/error.hpp"
@@ -10,14 +11,14 @@ namespace rapyer::detail {
 namespace {
 
 // hiredis builds a tree bottom-up through these callbacks. A top-level object is heap-allocated
-// and handed to us by redisReaderGetReply; a nested one is stored in place inside its parent
-// array (sized by createArray), so only the root is ever freed.
+// and handed to us by redisReaderGetReply; a nested one is appended in place to its parent array,
+// so only the root is ever freed. Elements arrive in order, and hiredis keeps a pointer only to the
+// element being filled, so growing the parent never invalidates a pointer still in use.
 void* place(const redisReadTask* task, reply&& value) {
   if (task->parent != nullptr) {
-    auto* parent = static_cast<reply*>(task->parent->obj);
-    auto& slot = parent->as_array()[static_cast<std::size_t>(task->idx)];
-    slot = std::move(value);
-    return &slot;
+    auto& elements = static_cast<reply*>(task->parent->obj)->as_array();
+    elements.push_back(std::move(value));
+    return &elements.back();
   }
   return new reply(std::move(value));
 }
@@ -31,8 +32,11 @@ void* create_string(const redisReadTask* task, char* data, size_t len) {
   }
 }
 
+// Sized by what arrives, not by the header: "*1000000000" alone must not allocate a gigabyte.
 void* create_array(const redisReadTask* task, int elements) {
-  return place(task, reply::array(std::vector<reply>(static_cast<std::size_t>(elements))));
+  std::vector<reply> slots;
+  slots.reserve(std::min<std::size_t>(static_cast<std::size_t>(elements), 1024));
+  return place(task, reply::array(std::move(slots)));
 }
 
 void* create_integer(const redisReadTask* task, long long value) { return place(task, reply::integer(value)); }

@@ -367,6 +367,11 @@ class AtomicRedisModel : public detail::model_base {
     if constexpr (!detail::has_key_field<Derived>()) id_ = id_of(key);
     const reply& hash = parts.front();
     if (hash.is_error()) throw decode_error(key, "", hash.error_message());
+    try {
+      detail::check_read_shape(hash, detail::collection_kind::hash);
+    } catch (const detail::decode_failure& e) {
+      throw decode_error(key, "", e.what());
+    }
     const auto fields = detail::index_hash(hash);
     const auto marker = fields.find(detail::model_marker_field);
     if (marker == fields.end()) throw decode_error(key, "", "not a rapyer model (no " + std::string(detail::model_marker_field) + " field)");
@@ -384,6 +389,7 @@ class AtomicRedisModel : public detail::model_base {
       const std::string collection_key = key + ":" + name;
       decode_field(key, name, [&] {
         if (stored.is_error()) throw decode_error(collection_key, name, stored.error_message());
+        detail::check_read_shape(stored, F::kind);
         field.value() = F::traits_type::decode_items(stored, collection_key, name);
       });
     });

@@ -15,6 +15,7 @@
 
 #include "rapyer/rapyer.hpp"
 #include "test_models.hpp"
+#include "test_support.hpp"
 
 namespace {
 

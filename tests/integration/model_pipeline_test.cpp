@@ -6,6 +6,7 @@
 
 #include "rapyer/rapyer.hpp"
 #include "test_models.hpp"
+#include "test_support.hpp"
 
 namespace {
 

@@ -14,6 +14,7 @@
 
 #include "rapyer/rapyer.hpp"
 #include "test_models.hpp"
+#include "test_support.hpp"
 
 namespace {
 

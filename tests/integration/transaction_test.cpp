@@ -8,6 +8,7 @@
 
 #include "rapyer/rapyer.hpp"
 #include "test_models.hpp"
+#include "test_support.hpp"
 
 namespace {
 

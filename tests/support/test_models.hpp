@@ -1,4 +1,4 @@
-// Models shared by the model tests: one with every supported field type.
+// Models shared by the model tests and the fuzz targets: one with every supported field type.
 #pragma once
 
 #include <boost/describe.hpp>
@@ -15,7 +15,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "test_support.hpp"
+#include "rapyer/rapyer.hpp"
 
 namespace test_models {
 
@@ -133,27 +133,3 @@ struct Lenient : rapyer::AtomicRedisModel<Lenient> {
 BOOST_DESCRIBE_STRUCT(Lenient, (), (age, name, scores))
 
 }  // namespace test_models
-
-namespace rapyer::test {
-
-/// A redis_test whose default client (rapyer::init) talks to the shared server.
-class model_test : public redis_test {
- protected:
-  void SetUp() override {
-    redis_test::SetUp();
-    auto redis = std::make_shared<client>(ctx_.get_executor(), server_url());
-    run(redis->connect());
-    rapyer::init(redis);
-  }
-  void TearDown() override { rapyer::teardown(); }
-  /// A raw command on the default client, for checking Redis's state.
-  reply raw(request req) { return run(default_client().execute_one(std::move(req))); }
-  template <class... Args>
-  reply raw(std::string_view command, const Args&... args) {
-    request req;
-    req.push(command, args...);
-    return raw(std::move(req));
-  }
-};
-
-}  // namespace rapyer::test

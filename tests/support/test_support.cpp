@@ -94,6 +94,17 @@ void redis_test::SetUp() {
   }());
 }
 
+void model_test::SetUp() {
+  redis_test::SetUp();
+  auto redis = std::make_shared<client>(ctx_.get_executor(), server_url());
+  run(redis->connect());
+  rapyer::init(redis);
+}
+
+void model_test::TearDown() { rapyer::teardown(); }
+
+reply model_test::raw(request req) { return run(default_client().execute_one(std::move(req))); }
+
 }  // namespace rapyer::test
 
 int main(int argc, char** argv) {

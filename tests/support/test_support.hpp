@@ -67,4 +67,19 @@ class redis_test : public ::testing::Test {
   boost::asio::io_context ctx_;
 };
 
+/// A redis_test whose default client (rapyer::init) talks to the shared server.
+class model_test : public redis_test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  /// A raw command on the default client, for checking Redis's state.
+  reply raw(request req);
+  template <class... Args>
+  reply raw(std::string_view command, const Args&... args) {
+    request req;
+    req.push(command, args...);
+    return raw(std::move(req));
+  }
+};
+
 }  // namespace rapyer::test

@@ -30,6 +30,9 @@ std::vector<std::string> encode_each(const Range& items) {
 
 /// Appends the command that reads a whole collection of this kind.
 void push_collection_read(request& req, collection_kind kind, const std::string& key);
+/// Throws decode_failure unless `stored` has the shape that reading a collection of this kind
+/// returns: an array of strings, in field/value pairs for a hash.
+void check_read_shape(const reply& stored, collection_kind kind);
 
 /// `Traits` gives: container type, kind, encode_items(container) -> vector<string> (for a hash:
 /// field, value, ...), decode_items(const reply&, key, field) -> container.

@@ -117,4 +117,17 @@ TEST(ReplyReader, DropsPartialReplyOnReset) {
   EXPECT_EQ(*r, reply::status("OK"));
 }
 
+// Found by the reply parser's fuzz target: a 13-byte header once allocated room for 10^8 elements.
+// Memory now follows the bytes received, so a hostile header costs nothing until its elements exist.
+TEST(ReplyReader, HugeArrayHeaderAllocatesOnlyForElementsReceived) {
+  reply_reader reader;
+  reader.feed("*2000000000\r\n*1000000000\r\n:1\r\n");
+  EXPECT_FALSE(reader.next().has_value());
+  reader.reset();
+  reader.feed("*3\r\n*2\r\n:1\r\n*1\r\n$1\r\nx\r\n:2\r\n*0\r\n");
+  const auto r = reader.next();
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->to_debug_string(), "[[1, [\"x\"]], 2, []]");
+}
+
 }  // namespace
