@@ -38,7 +38,7 @@ rapyer::awaitable<void> run(std::string url) {
     asio::co_spawn(
         co_await asio::this_coro::executor,
         [&]() -> rapyer::awaitable<void> { co_await client.execute("INCR", "example:concurrent"); },
-        [&](std::exception_ptr e) {
+        [&](const std::exception_ptr& e) {
           if (e) std::rethrow_exception(e);
           ++done;
         });
@@ -60,7 +60,7 @@ int main() {
     const std::string url = rapyer::embedded_server::url_from_environment(server);
     asio::io_context ctx;
     std::exception_ptr failure;
-    asio::co_spawn(ctx, run(url), [&](std::exception_ptr e) { failure = e; });
+    asio::co_spawn(ctx, run(url), [&](std::exception_ptr e) { failure = std::move(e); });
     ctx.run();
     if (failure) std::rethrow_exception(failure);
   } catch (const std::exception& e) {

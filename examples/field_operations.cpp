@@ -34,11 +34,11 @@ rapyer::awaitable<void> field_operations() {
   co_await p.save();
 
   // Numbers: server-side arithmetic.
-  co_await p.level.aincrease(4);       // HINCRBY        -> 5
-  co_await p.level.amultiply(3);       // server-side *  -> 15
-  co_await p.level.afloor_divide(4);   // Python //      -> 3
-  co_await p.level.amodulo(2);         // Python %       -> 1
-  co_await p.score.aincrease(2.5);     // HINCRBYFLOAT
+  co_await p.level.aincrease(4);      // HINCRBY        -> 5
+  co_await p.level.amultiply(3);      // server-side *  -> 15
+  co_await p.level.afloor_divide(4);  // Python //      -> 3
+  co_await p.level.amodulo(2);        // Python %       -> 1
+  co_await p.score.aincrease(2.5);    // HINCRBYFLOAT
   std::cout << "level " << p.level << ", score " << p.score << '\n';
   check(p.level == 1 && p.score == 2.5, "numbers");
 
@@ -52,8 +52,8 @@ rapyer::awaitable<void> field_operations() {
 
   // Lists.
   co_await p.inventory.aextend("sword", "shield", "potion");
-  co_await p.inventory.ainsert(1, "map");         // before index 1
-  const auto last = co_await p.inventory.apop();  // "potion"
+  co_await p.inventory.ainsert(1, "map");            // before index 1
+  const auto last = co_await p.inventory.apop();     // "potion"
   const auto second = co_await p.inventory.apop(1);  // "map"
   co_await p.inventory.aset_item(0, "great sword");
   const Address zion{"Zion", 1};  // GCC 12: bind aggregates to a name before co_await (see README)

@@ -38,9 +38,10 @@ rapyer::awaitable<void> run(std::string url) {
   std::cout << "]\n";
   std::cout << "Stored at " << user.key() << " (try: redis-cli HGETALL '" << user.key() << "')\n";
 
-  const bool as_expected = loaded.name == "Alice" && loaded.age == 25 &&
-                           loaded.tags == std::vector<std::string>{"developer", "python", "redis"} &&
-                           loaded.metadata == std::map<std::string, std::string>{{"level", "senior"}, {"team", "backend"}};
+  const bool as_expected =
+      loaded.name == "Alice" && loaded.age == 25 &&
+      loaded.tags == std::vector<std::string>{"developer", "python", "redis"} &&
+      loaded.metadata == std::map<std::string, std::string>{{"level", "senior"}, {"team", "backend"}};
   rapyer::teardown();
   if (!as_expected) throw std::runtime_error("the loaded user differs from what was saved");
 }
@@ -51,7 +52,7 @@ int main() {
     const std::string url = rapyer::embedded_server::url_from_environment(server);
     boost::asio::io_context ctx;
     std::exception_ptr failure;
-    boost::asio::co_spawn(ctx, run(url), [&](std::exception_ptr e) { failure = e; });
+    boost::asio::co_spawn(ctx, run(url), [&](std::exception_ptr e) { failure = std::move(e); });
     ctx.run();
     if (failure) std::rethrow_exception(failure);
   } catch (const std::exception& e) {

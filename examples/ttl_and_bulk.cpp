@@ -13,8 +13,8 @@ struct Session : rapyer::AtomicRedisModel<Session> {
   static rapyer::model_config redis_config() {
     rapyer::model_config config;
     config.prefix = "web:";
-    config.ttl = 30min;          // set by save()
-    config.refresh_ttl = true;   // and reset by every field operation
+    config.ttl = 30min;         // set by save()
+    config.refresh_ttl = true;  // and reset by every field operation
     return config;
   }
 };
@@ -50,6 +50,7 @@ rapyer::awaitable<void> ttl_and_bulk() {
   check(dynamic_cast<Session*>(any.get()) != nullptr, "aget");
 
   std::vector<std::string> doomed;
+  doomed.reserve(sessions.size());
   for (const auto& s : sessions) doomed.push_back(s.key());
   const auto deleted = co_await Session::adelete_many(doomed);
   std::cout << "deleted " << deleted << '\n';

@@ -17,8 +17,7 @@ struct client_state {
 
 }  // namespace detail
 
-client::client(executor_type executor, client_config config)
-    : state_(std::make_shared<detail::client_state>()) {
+client::client(executor_type executor, client_config config) : state_(std::make_shared<detail::client_state>()) {
   if (config.pool_size == 0) throw config_error("client pool_size must be at least 1");
   state_->executor = std::move(executor);
   state_->config = std::move(config);
@@ -55,6 +54,7 @@ awaitable<connection_lease> client::lease() {
   while (!state->idle_leases.empty()) {
     std::unique_ptr<connection> conn = std::move(state->idle_leases.back());
     state->idle_leases.pop_back();
+    // NOLINTNEXTLINE(clang-analyzer-cplusplus.Move): co_return leaves the loop; the analyzer misses it
     if (conn->is_connected()) co_return connection_lease(state, std::move(conn));
   }
   auto conn = std::make_unique<connection>(state->executor, state->config.connection);
@@ -72,7 +72,7 @@ const client_config& client::config() const noexcept { return state_->config; }
 client::executor_type client::get_executor() const noexcept { return state_->executor; }
 const std::vector<std::unique_ptr<connection>>& client::connections() const noexcept { return state_->pool; }
 
-connection_lease::connection_lease(std::shared_ptr<detail::client_state> owner, std::unique_ptr<connection> conn)
+connection_lease::connection_lease(const std::shared_ptr<detail::client_state>& owner, std::unique_ptr<connection> conn)
     : owner_(owner), connection_(std::move(conn)) {}
 
 connection_lease::connection_lease(connection_lease&& other) noexcept

@@ -13,7 +13,8 @@ constexpr std::string_view base64_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefgh
 int parse_digits(std::string_view text, std::size_t at, std::size_t count) {
   int value = 0;
   for (std::size_t i = at; i < at + count; ++i) {
-    if (text[i] < '0' || text[i] > '9') throw decode_failure("'" + std::string(text.substr(0, 64)) + "' is not an ISO-8601 time");
+    if (text[i] < '0' || text[i] > '9')
+      throw decode_failure("'" + std::string(text.substr(0, 64)) + "' is not an ISO-8601 time");
     value = value * 10 + (text[i] - '0');
   }
   return value;
@@ -38,7 +39,9 @@ std::string format_time_point(time_point value) {
 time_point parse_time_point(std::string_view text) {
   using namespace std::chrono;
   // YYYY-MM-DDTHH:MM:SS[.ffffff]Z (a "+00:00" suffix is accepted for UTC too)
-  const auto fail = [&] { return decode_failure("'" + std::string(text.substr(0, 64)) + "' is not an ISO-8601 UTC time"); };
+  const auto fail = [&] {
+    return decode_failure("'" + std::string(text.substr(0, 64)) + "' is not an ISO-8601 UTC time");
+  };
   if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') || text[13] != ':' ||
       text[16] != ':') {
     throw fail();
@@ -60,8 +63,8 @@ time_point parse_time_point(std::string_view text) {
   const std::string_view zone = text.substr(at);
   if (zone != "Z" && zone != "+00:00") throw fail();
   // Years 0000-9999 fit in microseconds; system_clock's nanoseconds span only 1678-2262.
-  const microseconds since_epoch = sys_days(date).time_since_epoch() + hours(h) + minutes(m) + seconds(s) +
-                                   microseconds(micros);
+  const microseconds since_epoch =
+      sys_days(date).time_since_epoch() + hours(h) + minutes(m) + seconds(s) + microseconds(micros);
   if (since_epoch < ceil<microseconds>(system_clock::duration::min()) ||
       since_epoch > floor<microseconds>(system_clock::duration::max())) {
     throw decode_failure("'" + std::string(text.substr(0, 64)) + "' is outside the range of system_clock");

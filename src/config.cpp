@@ -99,7 +99,8 @@ connection_config connection_config::from_url(std::string_view url) {
   if (url.starts_with(unix_scheme)) {
     std::string_view path = url.substr(unix_scheme.size());
     const std::string_view params = split_query(path);
-    if (path.empty() || path.front() != '/') throw config_error("unix URL needs an absolute socket path: unix:///path/to.sock");
+    if (path.empty() || path.front() != '/')
+      throw config_error("unix URL needs an absolute socket path: unix:///path/to.sock");
     cfg.unix_socket = std::string(path);
     apply_query(cfg, params, true);
     return cfg;

@@ -102,7 +102,9 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void submit(const request& req, asio::any_completion_handler<reply_signature> handler, bool handshake);
   void start_write();
+  void on_written(std::uint64_t generation, boost::system::error_code ec);
   void start_read();
+  void on_read(std::uint64_t generation, boost::system::error_code ec, std::size_t n);
   void arm_deadline_timer(clock::time_point deadline);
   void on_deadline();
   void on_connection_lost(const std::string& reason);
@@ -141,7 +143,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   asio::steady_timer reconnect_timer_;
   bool deadline_timer_armed_ = false;
   pipeline<waiter> pipeline_;
-  std::array<char, 64 * 1024> read_buffer_{};
+  std::array<char, std::size_t{64} * 1024> read_buffer_{};
   state state_ = state::disconnected;
   std::uint64_t generation_ = 0;  // bumped per socket, so callbacks of an old socket are ignored
   std::size_t reconnects_ = 0;
@@ -168,40 +170,42 @@ void connection_impl::submit(const request& req, asio::any_completion_handler<re
 
 void connection_impl::start_write() {
   const std::string_view bytes = pipeline_.start_write();
+  // The handlers hold the TLS stream (if any) so that it outlives its pending operations.
   with_stream([&](auto& stream) {
     asio::async_write(stream, asio::buffer(bytes.data(), bytes.size()),
-                      [self = shared_from_this(), generation = generation_, tls = tls_stream_](boost::system::error_code ec,
-                                                                                std::size_t) {
-                        if (generation != self->generation_) return;
-                        if (ec) return self->on_connection_lost("write failed: " + ec.message());
-                        self->pipeline_.finish_write();
-                        if (self->pipeline_.has_staged()) self->start_write();
-                      });
+                      [self = shared_from_this(), generation = generation_, tls = tls_stream_](
+                          boost::system::error_code ec, std::size_t) { self->on_written(generation, ec); });
   });
+}
+
+void connection_impl::on_written(std::uint64_t generation, boost::system::error_code ec) {
+  if (generation != generation_) return;
+  if (ec) return on_connection_lost("write failed: " + ec.message());
+  pipeline_.finish_write();
+  if (pipeline_.has_staged()) start_write();
 }
 
 void connection_impl::start_read() {
   with_stream([&](auto& stream) {
-    stream.async_read_some(
-        asio::buffer(read_buffer_),
-        [self = shared_from_this(), generation = generation_, tls = tls_stream_](boost::system::error_code ec,
-                                                                                std::size_t n) {
-          if (generation != self->generation_) return;
-          if (ec) {
-            return self->on_connection_lost(ec == asio::error::eof ? "server closed the connection"
-                                                                    : "read failed: " + ec.message());
-          }
-          try {
-            self->pipeline_.feed(std::string_view(self->read_buffer_.data(), n),
-                                 [&self](waiter&& w, std::vector<reply>&& r) {
-                                   if (w.handler) self->complete(std::move(w.handler), nullptr, std::move(r));
-                                 });
-          } catch (const protocol_error& e) {
-            return self->on_connection_lost(e.what());
-          }
-          self->start_read();
-        });
+    stream.async_read_some(asio::buffer(read_buffer_),
+                           [self = shared_from_this(), generation = generation_, tls = tls_stream_](
+                               boost::system::error_code ec, std::size_t n) { self->on_read(generation, ec, n); });
   });
+}
+
+void connection_impl::on_read(std::uint64_t generation, boost::system::error_code ec, std::size_t n) {
+  if (generation != generation_) return;
+  if (ec) {
+    return on_connection_lost(ec == asio::error::eof ? "server closed the connection" : "read failed: " + ec.message());
+  }
+  try {
+    pipeline_.feed(std::string_view(read_buffer_.data(), n), [this](waiter&& w, std::vector<reply>&& r) {
+      if (w.handler) complete(std::move(w.handler), nullptr, std::move(r));
+    });
+  } catch (const protocol_error& e) {
+    return on_connection_lost(e.what());
+  }
+  start_read();
 }
 
 void connection_impl::arm_deadline_timer(clock::time_point deadline) {
@@ -249,7 +253,8 @@ void connection_impl::on_connection_lost(const std::string& reason) {
   if (state_ != state::closed) state_ = state::disconnected;
   fail_all(reason);
   if (was_ready && config_.auto_reconnect) {
-    asio::co_spawn(executor_, [self = shared_from_this()] { return self->reconnect_loop(); }, asio::detached);
+    asio::co_spawn(
+        executor_, [self = shared_from_this()] { return self->reconnect_loop(); }, asio::detached);
   }
 }
 
@@ -263,14 +268,15 @@ awaitable<void> connection_impl::open_socket() {
                                                   asio::as_tuple(asio::use_awaitable)) ||
                             timer.async_wait(asio::use_awaitable));
     if (result.index() == 1) throw timed_out();
-    if (auto [ec] = std::get<0>(result); ec) throw connection_error("cannot connect to " + config_.endpoint() + ": " + ec.message());
+    if (auto [ec] = std::get<0>(result); ec)
+      throw connection_error("cannot connect to " + config_.endpoint() + ": " + ec.message());
     co_return;
   }
   tls_stream_.reset();
   asio::ip::tcp::resolver resolver(executor_);
-  auto resolved = co_await (resolver.async_resolve(config_.host, std::to_string(config_.port),
-                                                   asio::as_tuple(asio::use_awaitable)) ||
-                            timer.async_wait(asio::use_awaitable));
+  auto resolved = co_await (
+      resolver.async_resolve(config_.host, std::to_string(config_.port), asio::as_tuple(asio::use_awaitable)) ||
+      timer.async_wait(asio::use_awaitable));
   if (resolved.index() == 1) throw timed_out();
   auto [resolve_ec, endpoints] = std::get<0>(std::move(resolved));
   if (resolve_ec) throw connection_error("cannot resolve " + config_.endpoint() + ": " + resolve_ec.message());
@@ -301,9 +307,11 @@ awaitable<void> connection_impl::start_tls(asio::steady_timer& timer) {
     throw tls_error(config_.endpoint() + ": cannot set the TLS server name");
   }
   if (config_.tls.verify_peer) tls_stream_->set_verify_callback(asio::ssl::host_name_verification(name));
-  auto result = co_await (tls_stream_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)) ||
-                          timer.async_wait(asio::use_awaitable));
-  if (result.index() == 1) throw timeout_error(config_.endpoint() + ": TLS handshake timed out (does the port speak TLS?)");
+  auto result =
+      co_await (tls_stream_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)) ||
+                timer.async_wait(asio::use_awaitable));
+  if (result.index() == 1)
+    throw timeout_error(config_.endpoint() + ": TLS handshake timed out (does the port speak TLS?)");
   if (auto [ec] = std::get<0>(result); ec) {
     throw tls_error(config_.endpoint() + ": TLS handshake failed: " + ec.message());
   }

@@ -94,25 +94,35 @@ std::string embedded_server::tls_url() const { return "rediss://127.0.0.1:" + st
 void embedded_server::start() {
   if (running()) return;
   std::vector<std::string> args = {options_.executable,
-                                   "--port", std::to_string(port_),
-                                   "--bind", "127.0.0.1",
-                                   "--save", "",
-                                   "--appendonly", "no",
-                                   "--dir", directory_,
-                                   "--daemonize", "no",
-                                   "--loglevel", "warning",
-                                   "--logfile", directory_ + "/redis.log",
-                                   "--enable-debug-command", "local"};
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--appendonly",
+                                   "no",
+                                   "--dir",
+                                   directory_,
+                                   "--daemonize",
+                                   "no",
+                                   "--loglevel",
+                                   "warning",
+                                   "--logfile",
+                                   directory_ + "/redis.log",
+                                   "--enable-debug-command",
+                                   "local"};
   if (!socket_path_.empty()) {
     args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
   }
   if (const auto& tls = options_.tls) {
     args.insert(args.end(), {"--tls-port", std::to_string(tls_port_), "--tls-cert-file", tls->cert_file,
-                             "--tls-key-file", tls->key_file, "--tls-ca-cert-file", tls->ca_file,
-                             "--tls-auth-clients", tls->require_client_certificate ? "yes" : "no"});
+                             "--tls-key-file", tls->key_file, "--tls-ca-cert-file", tls->ca_file, "--tls-auth-clients",
+                             tls->require_client_certificate ? "yes" : "no"});
   }
   args.insert(args.end(), options_.extra_arguments.begin(), options_.extra_arguments.end());
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = -1;

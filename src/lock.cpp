@@ -14,7 +14,8 @@ namespace rapyer {
 namespace asio = boost::asio;
 
 struct distributed_lock::state {
-  state(client& r, std::string k, lock_options o) : redis(r), key(std::move(k)), options(std::move(o)), timer(r.get_executor()) {}
+  state(client& r, std::string k, lock_options o)
+      : redis(r), key(std::move(k)), options(std::move(o)), timer(r.get_executor()) {}
   client& redis;
   std::string key;
   lock_options options;
@@ -84,7 +85,8 @@ awaitable<void> distributed_lock::acquire() {
     const reply taken = co_await s->redis.execute("SET", s->key, s->token, "NX", "PX", s->options.ttl.count());
     if (!taken.is_nil()) break;
     if (std::chrono::steady_clock::now() >= deadline) {
-      throw lock_timeout("lock " + s->key + " not acquired within " + std::to_string(s->options.acquire_timeout.count()) + " ms");
+      throw lock_timeout("lock " + s->key + " not acquired within " +
+                         std::to_string(s->options.acquire_timeout.count()) + " ms");
     }
     // Full jitter, so that waiters do not retry in lockstep.
     const auto pause = std::chrono::milliseconds(std::uniform_int_distribution<long long>(1, backoff.count())(jitter));

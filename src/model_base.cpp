@@ -45,8 +45,9 @@ void model_base::push_refresh(request& req) const {
 
 const model_base& field_proxy::model() const {
   if (owner_ == nullptr) {
-    throw usage_error("this field is not part of a model (a standalone or default-constructed proxy): "
-                      "operations need the model's key");
+    throw usage_error(
+        "this field is not part of a model (a standalone or default-constructed proxy): "
+        "operations need the model's key");
   }
   return *owner_;
 }
@@ -64,7 +65,8 @@ awaitable<void> model_base::perform(request command, reply_handler apply, const 
   if (pipeline_state* pipeline = active_pipeline()) {
     std::string description = name + " " + key();
     if (!field.empty()) description.append(" ").append(field);
-    if (used != nullptr && std::find(pipeline->scripts.begin(), pipeline->scripts.end(), used) == pipeline->scripts.end()) {
+    if (used != nullptr &&
+        std::find(pipeline->scripts.begin(), pipeline->scripts.end(), used) == pipeline->scripts.end()) {
       pipeline->scripts.push_back(used);
     }
     pipeline->operations.push_back({std::move(command), std::move(apply), std::move(description)});

@@ -11,7 +11,8 @@ awaitable<void> run_model_pipeline(std::vector<const model_base*> models, std::f
     if (m->active_pipeline() != nullptr) outer = m->active_pipeline();
   }
   if (outer != nullptr) {
-    if (!options.join_existing) throw usage_error("apipeline: a model is already in a pipeline (join_existing is false)");
+    if (!options.join_existing)
+      throw usage_error("apipeline: a model is already in a pipeline (join_existing is false)");
     for (const auto* m : models) {
       if (m->active_pipeline() != nullptr) continue;
       m->set_pipeline(outer);

@@ -47,7 +47,8 @@ std::string glob_escape(std::string_view text) {
   return out;
 }
 
-awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern, std::optional<std::size_t> limit) {
+awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern,
+                                                    std::optional<std::size_t> limit) {
   std::vector<std::string> keys;
   std::string cursor = "0";
   do {
@@ -76,12 +77,15 @@ void push_collection_read(request& req, collection_kind kind, const std::string&
 }
 
 void check_read_shape(const reply& stored, collection_kind kind) {
-  if (!stored.is_array()) throw decode_failure("expected an array of strings, got " + stored.to_debug_string().substr(0, 64));
+  if (!stored.is_array())
+    throw decode_failure("expected an array of strings, got " + stored.to_debug_string().substr(0, 64));
   const auto& elements = stored.as_array();
   for (const auto& element : elements) {
-    if (!element.is_string()) throw decode_failure("expected string elements, got " + element.to_debug_string().substr(0, 64));
+    if (!element.is_string())
+      throw decode_failure("expected string elements, got " + element.to_debug_string().substr(0, 64));
   }
-  if (kind == collection_kind::hash && elements.size() % 2 != 0) throw decode_failure("a hash read has an odd element count");
+  if (kind == collection_kind::hash && elements.size() % 2 != 0)
+    throw decode_failure("a hash read has an odd element count");
 }
 
 std::unordered_map<std::string_view, const std::string*> index_hash(const reply& hash) {

@@ -6,12 +6,18 @@ namespace rapyer {
 
 std::string_view to_string(reply_type type) noexcept {
   switch (type) {
-    case reply_type::nil: return "nil";
-    case reply_type::integer: return "integer";
-    case reply_type::string: return "string";
-    case reply_type::status: return "status";
-    case reply_type::error: return "error";
-    case reply_type::array: return "array";
+    case reply_type::nil:
+      return "nil";
+    case reply_type::integer:
+      return "integer";
+    case reply_type::string:
+      return "string";
+    case reply_type::status:
+      return "status";
+    case reply_type::error:
+      return "error";
+    case reply_type::array:
+      return "array";
   }
   return "unknown";
 }
@@ -51,8 +57,10 @@ reply reply::array(std::vector<reply> elements) {
 
 void reply::require(reply_type expected) const {
   if (type_ == expected) return;
-  if (type_ == reply_type::error) throw reply_type_error("expected " + std::string(to_string(expected)) + " reply, got error: " + text_);
-  throw reply_type_error("expected " + std::string(to_string(expected)) + " reply, got " + std::string(to_string(type_)));
+  if (type_ == reply_type::error)
+    throw reply_type_error("expected " + std::string(to_string(expected)) + " reply, got error: " + text_);
+  throw reply_type_error("expected " + std::string(to_string(expected)) + " reply, got " +
+                         std::string(to_string(type_)));
 }
 
 long long reply::as_integer() const {
@@ -92,11 +100,16 @@ void reply::throw_if_error(std::string_view command) const {
 
 std::string reply::to_debug_string() const {
   switch (type_) {
-    case reply_type::nil: return "nil";
-    case reply_type::integer: return std::to_string(integer_);
-    case reply_type::string: return '"' + text_ + '"';
-    case reply_type::status: return text_;
-    case reply_type::error: return "(error) " + text_;
+    case reply_type::nil:
+      return "nil";
+    case reply_type::integer:
+      return std::to_string(integer_);
+    case reply_type::string:
+      return '"' + text_ + '"';
+    case reply_type::status:
+      return text_;
+    case reply_type::error:
+      return "(error) " + text_;
     case reply_type::array: {
       std::string out = "[";
       for (std::size_t i = 0; i < elements_.size(); ++i) {

@@ -26,9 +26,12 @@ void* place(const redisReadTask* task, reply&& value) {
 void* create_string(const redisReadTask* task, char* data, size_t len) {
   std::string text(data, len);
   switch (task->type) {
-    case REDIS_REPLY_ERROR: return place(task, reply::error(std::move(text)));
-    case REDIS_REPLY_STATUS: return place(task, reply::status(std::move(text)));
-    default: return place(task, reply::string(std::move(text)));
+    case REDIS_REPLY_ERROR:
+      return place(task, reply::error(std::move(text)));
+    case REDIS_REPLY_STATUS:
+      return place(task, reply::status(std::move(text)));
+    default:
+      return place(task, reply::string(std::move(text)));
   }
 }
 
@@ -56,7 +59,8 @@ reply_reader::reply_reader() : reader_(redisReaderCreateWithFunctions(&reply_fun
 reply_reader::~reply_reader() { redisReaderFree(reader_); }
 
 void reply_reader::feed(std::string_view bytes) {
-  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK) throw protocol_error("RESP reader: out of memory");
+  if (redisReaderFeed(reader_, bytes.data(), bytes.size()) != REDIS_OK)
+    throw protocol_error("RESP reader: out of memory");
 }
 
 std::optional<reply> reply_reader::next() {

@@ -37,7 +37,9 @@ awaitable<long long> RedisInt::aincrease(long long amount) {
 awaitable<long long> RedisInt::arithmetic(std::string_view operation, long long operand) {
   const std::string key = model().key();
   const std::string name = field_name();
-  const detail::reply_handler apply = [this, key, name](const reply& r) { value_ = detail::decode_at<long long>(r.as_string(), key, name); };
+  const detail::reply_handler apply = [this, key, name](const reply& r) {
+    value_ = detail::decode_at<long long>(r.as_string(), key, name);
+  };
   co_await perform(script_call(integer_arithmetic, key, name, operation, operand), apply, &integer_arithmetic);
   co_return value_;
 }
@@ -51,7 +53,9 @@ awaitable<double> RedisFloat::aincrease(double amount) {
   const std::string name = field_name();
   request req;
   req.push("HINCRBYFLOAT", key, name, amount);
-  const detail::reply_handler apply = [this, key, name](const reply& r) { value_ = detail::decode_at<double>(r.as_string(), key, name); };
+  const detail::reply_handler apply = [this, key, name](const reply& r) {
+    value_ = detail::decode_at<double>(r.as_string(), key, name);
+  };
   co_await perform(std::move(req), apply);
   co_return value_;
 }
@@ -64,7 +68,9 @@ awaitable<void> RedisBool::aset(bool value) {
 }
 
 awaitable<void> RedisBytes::aappend(std::string_view raw) {
-  const detail::reply_handler apply = [this](const reply& r) { value_ = detail::decode<std::vector<std::byte>>(r.as_string()); };
+  const detail::reply_handler apply = [this](const reply& r) {
+    value_ = detail::decode<std::vector<std::byte>>(r.as_string());
+  };
   co_await perform(script_call(string_append, model().key(), field_name(), raw), apply, &string_append);
 }
 
@@ -72,8 +78,8 @@ awaitable<std::chrono::system_clock::time_point> RedisDatetime::aadd(std::chrono
   const std::string key = model().key();
   const std::string name = field_name();
   const detail::reply_handler apply = [this, key, name](const reply& r) {
-        value_ = detail::decode_at<std::chrono::system_clock::time_point>(r.as_string(), key, name);
-      };
+    value_ = detail::decode_at<std::chrono::system_clock::time_point>(r.as_string(), key, name);
+  };
   co_await perform(script_call(datetime_add, key, name, delta.count()), apply, &datetime_add);
   co_return value_;
 }

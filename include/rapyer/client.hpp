@@ -37,7 +37,7 @@ class connection_lease : public detail::command_interface<connection_lease> {
 
  private:
   friend class client;
-  connection_lease(std::shared_ptr<detail::client_state> owner, std::unique_ptr<connection> conn);
+  connection_lease(const std::shared_ptr<detail::client_state>& owner, std::unique_ptr<connection> conn);
   void track(const request& req, bool succeeded);
   void give_back() noexcept;
 

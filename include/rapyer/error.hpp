@@ -118,8 +118,7 @@ class pipeline_error : public error {
     std::string operation;  // e.g. "HINCRBY User:{...} age"
     std::string message;    // Redis's error
   };
-  explicit pipeline_error(std::vector<failure> failures)
-      : error(describe(failures)), failures_(std::move(failures)) {}
+  explicit pipeline_error(std::vector<failure> failures) : error(describe(failures)), failures_(std::move(failures)) {}
   const std::vector<failure>& failures() const noexcept { return failures_; }
 
  private:

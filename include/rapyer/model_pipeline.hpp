@@ -28,10 +28,10 @@ awaitable<void> run_model_pipeline(std::vector<const model_base*> models, std::f
 
 /// The pipeline over several models: `co_await rapyer::apipeline([&]() -> awaitable<void> {...}, user, team)`.
 template <class Body, class... Models>
-  requires(sizeof...(Models) > 0)
-awaitable<void> apipeline(Body body, const Models&... models) {
+requires(sizeof...(Models) > 0) awaitable<void> apipeline(Body body, const Models&... models) {
   const std::vector<const detail::model_base*> all = {static_cast<const detail::model_base*>(&models)...};
-  co_await detail::run_model_pipeline(all, [&]() -> awaitable<void> { co_await body(); }, pipeline_options{});
+  co_await detail::run_model_pipeline(
+      all, [&]() -> awaitable<void> { co_await body(); }, pipeline_options{});
 }
 
 }  // namespace rapyer

@@ -152,8 +152,8 @@ BenchModel sample_model() {
   m.city = "Tel Aviv";
   m.created = 1732400000;
   m.tags = std::vector<std::string>{"developer", "python", "redis", "c++", "asio"};
-  m.metadata = std::map<std::string, std::string>{{"team", "backend"}, {"level", "senior"}, {"floor", "3"},
-                                                  {"desk", "42"}, {"lang", "en"}};
+  m.metadata = std::map<std::string, std::string>{
+      {"team", "backend"}, {"level", "senior"}, {"floor", "3"}, {"desk", "42"}, {"lang", "en"}};
   m.roles = std::set<std::string>{"admin", "dev", "ops"};
   return m;
 }
@@ -195,8 +195,9 @@ int main(int argc, char** argv) {
 
     // The client: INCR and SET.
     for (const std::string command : {"INCR", "SET"}) {
-      const std::vector<std::string> argv_ = command == "INCR" ? std::vector<std::string>{"INCR", "bench:counter"}
-                                                               : std::vector<std::string>{"SET", "bench:value", "12345"};
+      const std::vector<std::string> argv_ = command == "INCR"
+                                                 ? std::vector<std::string>{"INCR", "bench:counter"}
+                                                 : std::vector<std::string>{"SET", "bench:value", "12345"};
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
       add(command, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
@@ -236,8 +237,9 @@ int main(int argc, char** argv) {
     }
     for (const std::string op : {"aincrease", "aappend"}) {
       const std::string group = op == "aincrease" ? "HINCRBY" : "RPUSH";
-      const std::vector<std::string> argv_ = op == "aincrease" ? std::vector<std::string>{"HINCRBY", key, "age", "1"}
-                                                               : std::vector<std::string>{"RPUSH", key + ":tags", "tag"};
+      const std::vector<std::string> argv_ = op == "aincrease"
+                                                 ? std::vector<std::string>{"HINCRBY", key, "age", "1"}
+                                                 : std::vector<std::string>{"RPUSH", key + ":tags", "tag"};
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
       add(group, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
@@ -281,9 +283,8 @@ int main(int argc, char** argv) {
                                  [&](long) -> rapyer::awaitable<void> { co_await model.save(); });
       });
     }
-    add("get", "raw hiredis (same commands)", false, [&] {
-      return raw_hiredis(port, payload_of(get_request), static_cast<int>(get_request.size()), slow_ops);
-    });
+    add("get", "raw hiredis (same commands)", false,
+        [&] { return raw_hiredis(port, payload_of(get_request), static_cast<int>(get_request.size()), slow_ops); });
     for (int coroutines : {1, 1000}) {
       add("get", "rapyer get " + std::to_string(coroutines) + " coroutines", true, [&] {
         return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,

@@ -15,8 +15,8 @@ namespace {
 
 template <class Model>
 void decode_as(const std::vector<rapyer::reply>& replies) {
-  std::vector<rapyer::reply> parts(replies.begin(),
-                                   replies.begin() + static_cast<std::ptrdiff_t>(std::min(replies.size(), Model::read_size())));
+  std::vector<rapyer::reply> parts(
+      replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(std::min(replies.size(), Model::read_size())));
   parts.resize(Model::read_size(), rapyer::reply::array({}));  // a missing collection reads as empty
   try {
     const Model model = Model::decode(Model::key_for("fuzz"), parts);

@@ -63,7 +63,10 @@ TEST_F(ClientTest, LeaseIsExclusiveForBlockingCommands) {
         executor, [&]() -> awaitable<void> { popped = co_await lease.execute("BLPOP", "jobs", 5); }, asio::detached);
     co_await sleep_for(50ms);
     // The pool keeps serving while the lease blocks.
-    for (int i = 0; i < 100; ++i) { const auto result = co_await c.execute("PING"); EXPECT_EQ(result.as_string(), "PONG"); }
+    for (int i = 0; i < 100; ++i) {
+      const auto result = co_await c.execute("PING");
+      EXPECT_EQ(result.as_string(), "PONG");
+    }
     EXPECT_FALSE(popped.has_value());
     co_await c.execute("RPUSH", "jobs", "job-1");
     while (!popped) co_await sleep_for(1ms);
@@ -82,7 +85,10 @@ TEST_F(ClientTest, CleanLeaseIsReusedAndOneLeftInTransactionIsNot) {
       co_await lease.execute("WATCH", "x");
       co_await lease.execute("MULTI");
       co_await lease.execute("SET", "x", 1);
-      { const auto result = co_await lease.execute("EXEC"); EXPECT_TRUE(result.is_array()); }
+      {
+        const auto result = co_await lease.execute("EXEC");
+        EXPECT_TRUE(result.is_array());
+      }
     }
     long long second = 0;
     {
@@ -95,7 +101,10 @@ TEST_F(ClientTest, CleanLeaseIsReusedAndOneLeftInTransactionIsNot) {
     const long long third = (co_await lease.execute("CLIENT", "ID")).as_integer();
     EXPECT_NE(third, second);
     // A fresh lease is not inside the abandoned MULTI: SET runs at once.
-    { const auto result = co_await lease.execute("SET", "y", 2); EXPECT_EQ(result.as_string(), "OK"); }
+    {
+      const auto result = co_await lease.execute("SET", "y", 2);
+      EXPECT_EQ(result.as_string(), "OK");
+    }
   }());
 }
 

@@ -31,15 +31,33 @@ TEST_F(ConnectionTest, ExecutesCommandsAndReturnsTypedReplies) {
     connection conn(co_await asio::this_coro::executor, connection_config::from_url(server_url()));
     co_await conn.connect();
     EXPECT_TRUE(conn.is_connected());
-    { const auto result = co_await conn.execute("SET", "greeting", "hello"); EXPECT_EQ(result.as_string(), "OK"); }
-    { const auto result = co_await conn.execute("GET", "greeting"); EXPECT_EQ(result.as_string(), "hello"); }
-    { const auto result = co_await conn.execute("GET", "missing"); EXPECT_TRUE(result.is_nil()); }
-    { const auto result = co_await conn.execute("INCRBY", "counter", 41); EXPECT_EQ(result.as_integer(), 41); }
+    {
+      const auto result = co_await conn.execute("SET", "greeting", "hello");
+      EXPECT_EQ(result.as_string(), "OK");
+    }
+    {
+      const auto result = co_await conn.execute("GET", "greeting");
+      EXPECT_EQ(result.as_string(), "hello");
+    }
+    {
+      const auto result = co_await conn.execute("GET", "missing");
+      EXPECT_TRUE(result.is_nil());
+    }
+    {
+      const auto result = co_await conn.execute("INCRBY", "counter", 41);
+      EXPECT_EQ(result.as_integer(), 41);
+    }
     const std::vector<std::string> elements = {"a", "b"};
-    { const auto result = co_await conn.execute("RPUSH", "list", elements); EXPECT_EQ(result.as_integer(), 2); }
+    {
+      const auto result = co_await conn.execute("RPUSH", "list", elements);
+      EXPECT_EQ(result.as_integer(), 2);
+    }
     const auto list = co_await conn.execute("LRANGE", "list", 0, -1);
     EXPECT_EQ(list, reply::array({reply::string("a"), reply::string("b")}));
-    { const auto result = co_await conn.execute("CLIENT", "GETNAME"); EXPECT_EQ(result.as_string(), "rapyer"); }
+    {
+      const auto result = co_await conn.execute("CLIENT", "GETNAME");
+      EXPECT_EQ(result.as_string(), "rapyer");
+    }
   }());
 }
 
@@ -56,7 +74,10 @@ TEST_F(ConnectionTest, ErrorReplyThrowsServerErrorWithRedisMessage) {
       EXPECT_TRUE(e.server_message().starts_with("WRONGTYPE")) << e.server_message();
     }
     // The connection stays usable after an error reply.
-    { const auto result = co_await conn.execute("GET", "text"); EXPECT_EQ(result.as_string(), "x"); }
+    {
+      const auto result = co_await conn.execute("GET", "text");
+      EXPECT_EQ(result.as_string(), "x");
+    }
   }());
 }
 
@@ -70,7 +91,10 @@ TEST_F(ConnectionTest, WritesFloatsExactly) {
       EXPECT_EQ(std::stod(stored), value) << stored;
     }
     co_await conn.execute("SET", "f", 0.1);
-    { const auto result = co_await conn.execute("GET", "f"); EXPECT_EQ(result.as_string(), "0.1"); }
+    {
+      const auto result = co_await conn.execute("GET", "f");
+      EXPECT_EQ(result.as_string(), "0.1");
+    }
   }());
 }
 
@@ -138,8 +162,14 @@ TEST_F(ConnectionTest, SelectsTheDatabaseFromTheUrl) {
     co_await db3.connect();
     co_await db0.connect();
     co_await db3.execute("SET", "where", "three");
-    { const auto result = co_await db3.execute("GET", "where"); EXPECT_EQ(result.as_string(), "three"); }
-    { const auto result = co_await db0.execute("GET", "where"); EXPECT_TRUE(result.is_nil()); }
+    {
+      const auto result = co_await db3.execute("GET", "where");
+      EXPECT_EQ(result.as_string(), "three");
+    }
+    {
+      const auto result = co_await db0.execute("GET", "where");
+      EXPECT_TRUE(result.is_nil());
+    }
     co_await db3.execute("FLUSHDB");
   }());
 }
@@ -165,8 +195,14 @@ TEST_F(ConnectionTest, CommandTimesOutWhileServerSleepsAndConnectionRecovers) {
     EXPECT_LT(waited, 800ms);
     while (!slept) co_await sleep_for(10ms);
     // The late reply to the timed-out SET is consumed and discarded, not given to this GET.
-    { const auto result = co_await conn.execute("ECHO", "fresh"); EXPECT_EQ(result.as_string(), "fresh"); }
-    { const auto result = co_await conn.execute("GET", "late"); EXPECT_EQ(result.as_string(), "value"); }
+    {
+      const auto result = co_await conn.execute("ECHO", "fresh");
+      EXPECT_EQ(result.as_string(), "fresh");
+    }
+    {
+      const auto result = co_await conn.execute("GET", "late");
+      EXPECT_EQ(result.as_string(), "value");
+    }
   }());
 }
 
@@ -226,7 +262,10 @@ TEST_F(ConnectionTest, CloseFailsPendingRequestsAndRejectsNewOnes) {
     conn.close();
     while (failed < 10) co_await sleep_for(1ms);
     EXPECT_THROW(co_await conn.execute("PING"), rapyer::connection_error);
-    { const auto result = co_await other.execute("PING"); EXPECT_EQ(result.as_string(), "PONG"); }
+    {
+      const auto result = co_await other.execute("PING");
+      EXPECT_EQ(result.as_string(), "PONG");
+    }
   }());
 }
 

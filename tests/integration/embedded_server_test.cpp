@@ -39,7 +39,8 @@ TEST_F(OwnServerTest, WrongPasswordIsAnAuthenticationErrorWithoutTheSecret) {
   run([&]() -> awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     const std::string base = "redis://127.0.0.1:" + std::to_string(server.port());
-    connection wrong(executor, connection_config::from_url("redis://:wrong-secret@127.0.0.1:" + std::to_string(server.port())));
+    connection wrong(executor,
+                     connection_config::from_url("redis://:wrong-secret@127.0.0.1:" + std::to_string(server.port())));
     try {
       co_await wrong.connect();
       ADD_FAILURE() << "connected with a wrong password";
@@ -48,9 +49,13 @@ TEST_F(OwnServerTest, WrongPasswordIsAnAuthenticationErrorWithoutTheSecret) {
     }
     connection none(executor, connection_config::from_url(base));
     EXPECT_THROW(co_await none.connect(), rapyer::authentication_error);
-    connection right(executor, connection_config::from_url("redis://:right-secret@127.0.0.1:" + std::to_string(server.port())));
+    connection right(executor,
+                     connection_config::from_url("redis://:right-secret@127.0.0.1:" + std::to_string(server.port())));
     co_await right.connect();
-    { const auto result = co_await right.execute("PING"); EXPECT_EQ(result.as_string(), "PONG"); }
+    {
+      const auto result = co_await right.execute("PING");
+      EXPECT_EQ(result.as_string(), "PONG");
+    }
   }());
 }
 
@@ -61,10 +66,15 @@ TEST_F(OwnServerTest, AclUserAuthenticatesWithNameAndPassword) {
     connection admin(executor, connection_config::from_url(server.url()));
     co_await admin.connect();
     co_await admin.execute("ACL", "SETUSER", "alice", "on", ">alice-pw", "~*", "+@all");
-    connection alice(executor, connection_config::from_url("redis://alice:alice-pw@127.0.0.1:" + std::to_string(server.port())));
+    connection alice(executor,
+                     connection_config::from_url("redis://alice:alice-pw@127.0.0.1:" + std::to_string(server.port())));
     co_await alice.connect();
-    { const auto result = co_await alice.execute("ACL", "WHOAMI"); EXPECT_EQ(result.as_string(), "alice"); }
-    connection mallory(executor, connection_config::from_url("redis://alice:nope@127.0.0.1:" + std::to_string(server.port())));
+    {
+      const auto result = co_await alice.execute("ACL", "WHOAMI");
+      EXPECT_EQ(result.as_string(), "alice");
+    }
+    connection mallory(executor,
+                       connection_config::from_url("redis://alice:nope@127.0.0.1:" + std::to_string(server.port())));
     EXPECT_THROW(co_await mallory.connect(), rapyer::authentication_error);
   }());
 }
@@ -78,7 +88,10 @@ TEST_F(OwnServerTest, ConnectsOverAUnixSocket) {
                     connection_config::from_url("unix://" + server.unix_socket_path() + "?db=1"));
     co_await conn.connect();
     co_await conn.execute("SET", "over", "unix");
-    { const auto result = co_await conn.execute("GET", "over"); EXPECT_EQ(result.as_string(), "unix"); }
+    {
+      const auto result = co_await conn.execute("GET", "over");
+      EXPECT_EQ(result.as_string(), "unix");
+    }
     const auto info = (co_await conn.execute("CLIENT", "INFO")).as_string();
     EXPECT_NE(info.find("db=1"), std::string::npos) << info;
   }());

@@ -41,7 +41,8 @@ void increments_from_processes(const std::string& key, bool locked) {
       options.acquire_timeout = 60s;
       options.save_at_end = true;
       co_await rapyer::alock_from_key<Counter>(
-          key, [](Counter& fresh) -> awaitable<void> {
+          key,
+          [](Counter& fresh) -> awaitable<void> {
             fresh.value += 1;
             co_return;
           },

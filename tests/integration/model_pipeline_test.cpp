@@ -143,10 +143,9 @@ TEST_F(PipelineTest, NestedPipelinesJoinAndSeveralModelsShareOne) {
   EXPECT_GT(raw("TTL", b.key()).as_integer(), 90);
   rapyer::pipeline_options separate;
   separate.join_existing = false;
-  EXPECT_THROW(run(a.apipeline(
-                   [&](User&) -> awaitable<void> {
-                     co_await a.apipeline([](User&) -> awaitable<void> { co_return; }, separate);
-                   })),
+  EXPECT_THROW(run(a.apipeline([&](User&) -> awaitable<void> {
+                 co_await a.apipeline([](User&) -> awaitable<void> { co_return; }, separate);
+               })),
                rapyer::usage_error);
 }
 

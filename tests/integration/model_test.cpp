@@ -63,7 +63,8 @@ Everything filled_everything() {
   e.p_addresses = std::vector<Address>{Address{"C", 3, std::nullopt}};
   e.p_doubles = std::vector<double>{0.1, 1e308, -1e-300, 5e-324};
   e.p_counts = std::map<std::string, int>{{"k:1", 1}, {"k.2 ü", 2}};
-  e.p_ids = std::set<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 0, std::numeric_limits<std::int64_t>::max()};
+  e.p_ids =
+      std::set<std::int64_t>{std::numeric_limits<std::int64_t>::min(), 0, std::numeric_limits<std::int64_t>::max()};
   return e;
 }
 
@@ -139,8 +140,8 @@ TEST_F(ModelTest, StoresExactText) {
   EXPECT_TRUE(raw("HGET", k, "address.street").is_nil());  // empty optional: no field
   EXPECT_EQ(raw("HGET", k, "numbers").as_string(), "[1,-2,3]");
   EXPECT_EQ(raw("HGET", k, "weights").as_string(), R"({"pi":3.141592653589793,"tenth":0.1})");
-  EXPECT_EQ(raw("LRANGE", k + ":p_doubles", 0, -1),
-            reply::array({reply::string("0.1"), reply::string("1e+308"), reply::string("-1e-300"), reply::string("5e-324")}));
+  EXPECT_EQ(raw("LRANGE", k + ":p_doubles", 0, -1), reply::array({reply::string("0.1"), reply::string("1e+308"),
+                                                                  reply::string("-1e-300"), reply::string("5e-324")}));
   EXPECT_EQ(raw("LINDEX", k + ":p_addresses", 0).as_string(), R"({"city":"C","street":null,"zip":3})");
 }
 
@@ -532,7 +533,8 @@ TEST_F(ModelTest, AclDeniedOperationIsAServerErrorNamingTheCommand) {
   raw("ACL", "SETUSER", "limited", "reset", "on", ">" + password, "~User:*", "~app:Session:*", "+@all", "-@dangerous",
       "+info");
   const auto port = std::to_string(rapyer::test::server_port());
-  auto limited = std::make_shared<rapyer::client>(ctx_.get_executor(), "redis://limited:" + password + "@127.0.0.1:" + port);
+  auto limited =
+      std::make_shared<rapyer::client>(ctx_.get_executor(), "redis://limited:" + password + "@127.0.0.1:" + port);
   run(limited->connect());
   rapyer::init(limited);
   User user;

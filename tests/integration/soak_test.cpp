@@ -5,12 +5,12 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <cstdint>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fault_proxy.hpp"
@@ -216,7 +216,9 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
     rapyer::teardown();
 
     // Check what Redis holds over a direct connection.
-    auto direct = std::make_shared<rapyer::client>(executor, rapyer::test::server_url());
+    auto direct_config = rapyer::client_config::from_url(rapyer::test::server_url());
+    direct_config.connection.command_timeout = 120s;  // a long soak leaves millions of entries to read
+    auto direct = std::make_shared<rapyer::client>(executor, direct_config);
     co_await direct->connect();
     rapyer::init(direct);
     const Ledger stored = co_await Ledger::get(ledger.key());
@@ -225,7 +227,8 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
     // Which write a stored token is: "c:i".
     const auto write_of = [](const std::string& token) {
       const auto colon = token.find(':');
-      return std::pair<std::size_t, std::size_t>(std::stoul(token.substr(0, colon)), std::stoul(token.substr(colon + 1)));
+      return std::pair<std::size_t, std::size_t>(std::stoul(token.substr(0, colon)),
+                                                 std::stoul(token.substr(colon + 1)));
     };
     tracking occurrences(coroutines, std::vector<std::uint8_t>(tracked_writes, 0));
     for (const auto& token : stored.entries) {
@@ -264,10 +267,11 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
     rapyer::teardown();
   }());
 
-  std::printf("soak: %lld s, %d coroutines, %lld operations acknowledged, %lld failed during cuts, "
-              "%zu connections cut, %lld reads checked, RSS %zu KiB after warm-up -> %zu KiB at end\n",
-              static_cast<long long>(duration.count()), coroutines, operations_acknowledged, operations_failed, cuts,
-              reads_checked, rss_after_warmup, rss_at_end);
+  std::printf(
+      "soak: %lld s, %d coroutines, %lld operations acknowledged, %lld failed during cuts, "
+      "%zu connections cut, %lld reads checked, RSS %zu KiB after warm-up -> %zu KiB at end\n",
+      static_cast<long long>(duration.count()), coroutines, operations_acknowledged, operations_failed, cuts,
+      reads_checked, rss_after_warmup, rss_at_end);
   EXPECT_EQ(inconsistent_reads, 0);
   EXPECT_EQ(unexpected_errors, 0);
   EXPECT_GE(cuts, static_cast<std::size_t>(duration / 1500ms));

@@ -55,8 +55,8 @@ TEST(ConnectionConfig, EndpointNeverShowsCredentials) {
 }
 
 TEST(ConnectionConfig, RejectsMalformedUrls) {
-  for (const char* bad : {"http://x", "redis://host:notaport", "redis://host:99999", "redis://host/db",
-                          "redis://[::1", "unix://", "redis://host:6379/1?x=%zz", "redis://a%2@h"}) {
+  for (const char* bad : {"http://x", "redis://host:notaport", "redis://host:99999", "redis://host/db", "redis://[::1",
+                          "unix://", "redis://host:6379/1?x=%zz", "redis://a%2@h"}) {
     EXPECT_THROW((void)connection_config::from_url(bad), rapyer::config_error) << bad;
   }
 }

@@ -50,7 +50,9 @@ TEST(ModelDecode, MisshapenCollectionIsADecodeErrorOfThatField) {
                                         reply::nil()};
   const std::string user_key = test_models::User::key_for("u");
   for (const reply& tags : misshapen) {
-    const std::vector<reply> replies = {strings({"__rapyer_model__", "User", "name", "n", "age", "1", "score", "0.5", "address.city", "c", "address.zip", "1"}), tags, strings({}), strings({})};
+    const std::vector<reply> replies = {strings({"__rapyer_model__", "User", "name", "n", "age", "1", "score", "0.5",
+                                                 "address.city", "c", "address.zip", "1"}),
+                                        tags, strings({}), strings({})};
     try {
       (void)test_models::User::decode(user_key, replies);
       ADD_FAILURE() << "decoded tags " << tags.to_debug_string();

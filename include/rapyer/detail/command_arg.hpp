@@ -16,17 +16,20 @@ namespace rapyer::detail {
 
 class command_arg {
  public:
-  command_arg(std::string_view text) noexcept : external_(text.data()), size_(text.size()) {}  // NOLINT(google-explicit-constructor)
+  command_arg(std::string_view text) noexcept
+      : external_(text.data()), size_(text.size()) {}  // NOLINT(google-explicit-constructor)
 
   template <class Number>
-    requires(std::is_arithmetic_v<Number> && !std::is_same_v<Number, bool> && !std::is_same_v<Number, char>)
-  command_arg(Number value) noexcept {  // NOLINT(google-explicit-constructor)
+  requires(std::is_arithmetic_v<Number> && !std::is_same_v<Number, bool> && !std::is_same_v<Number, char>)
+      command_arg(Number value)
+  noexcept {  // NOLINT(google-explicit-constructor)
     auto [end, ec] = std::to_chars(digits_, digits_ + sizeof digits_, value);
     size_ = ec == std::errc{} ? static_cast<std::size_t>(end - digits_) : 0;
   }
 
   command_arg(const command_arg& other) noexcept { *this = other; }
   command_arg& operator=(const command_arg& other) noexcept {
+    if (this == &other) return *this;
     size_ = other.size_;
     external_ = other.external_;
     if (external_ == nullptr) std::char_traits<char>::copy(digits_, other.digits_, size_);
@@ -47,7 +50,7 @@ template <class T>
 concept string_like = std::is_convertible_v<const T&, std::string_view>;
 
 template <class T>
-concept single_arg = string_like<T> || (std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>);
+concept single_arg = string_like<T> ||(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>);
 
 /// A range whose elements are single arguments, e.g. std::vector<std::string>: expands in place.
 template <class T>

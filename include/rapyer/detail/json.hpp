@@ -4,8 +4,8 @@
 #pragma once
 
 #include <boost/mp11/algorithm.hpp>
-#include <nlohmann/json.hpp>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -118,7 +118,8 @@ T from_json_value(const json& value) {
       const auto it = value.find(member.name);
       using member_type = std::remove_cvref_t<decltype(out.*member.pointer)>;
       if (it == value.end()) {
-        if constexpr (!is_optional_v<member_type>) throw decode_failure(std::string("missing member '") + member.name + "'");
+        if constexpr (!is_optional_v<member_type>)
+          throw decode_failure(std::string("missing member '") + member.name + "'");
         return;
       }
       out.*member.pointer = from_json_value<member_type>(*it);

@@ -103,6 +103,7 @@ class model_base {
     pipeline_state* state = nullptr;
     pipeline_slot() = default;
     pipeline_slot(const pipeline_slot&) noexcept {}
+    // NOLINTNEXTLINE(bugprone-unhandled-self-assignment): copies nothing on purpose
     pipeline_slot& operator=(const pipeline_slot&) noexcept { return *this; }
   };
   mutable pipeline_slot pipeline_;
@@ -121,7 +122,8 @@ class field_proxy {
  protected:
   field_proxy() noexcept { bind(); }
   field_proxy(const field_proxy&) noexcept { bind(); }
-  field_proxy& operator=(const field_proxy&) noexcept { return *this; }  // keeps its own model
+  // NOLINTNEXTLINE(bugprone-unhandled-self-assignment): keeps its own model, copies nothing
+  field_proxy& operator=(const field_proxy&) noexcept { return *this; }
   ~field_proxy() = default;
 
   /// model().perform(...) for this field.

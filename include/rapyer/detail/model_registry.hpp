@@ -22,6 +22,7 @@ model_loader find_model_loader(std::string_view key);
 std::string glob_escape(std::string_view text);
 
 /// SCAN 0.. MATCH pattern TYPE hash, until the cursor returns to 0 or `limit` keys are found.
-awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern, std::optional<std::size_t> limit);
+awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern,
+                                                    std::optional<std::size_t> limit);
 
 }  // namespace rapyer::detail

@@ -46,20 +46,20 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   // Templates, so that `field == 25` matches exactly instead of competing with the built-in
   // comparison of the converted value.
   template <class U>
-    requires(!std::is_base_of_v<scalar_field_tag, U> && std::equality_comparable_with<T, U>)
-  friend bool operator==(const scalar_field& a, const U& b) {
+  requires(!std::is_base_of_v<scalar_field_tag, U> && std::equality_comparable_with<T, U>) friend bool operator==(
+      const scalar_field& a, const U& b) {
     return a.value_ == b;
   }
   template <class U>
-    requires(!std::is_base_of_v<scalar_field_tag, U> && std::three_way_comparable_with<T, U>)
-  friend auto operator<=>(const scalar_field& a, const U& b) {
+  requires(!std::is_base_of_v<scalar_field_tag, U> && std::three_way_comparable_with<T, U>) friend auto operator<=>(
+      const scalar_field& a, const U& b) {
     return a.value_ <=> b;
   }
-  friend std::ostream& operator<<(std::ostream& out, const scalar_field& field)
-    requires requires(std::ostream& o, const T& v) { o << v; }
-  {
-    return out << field.value_;
+  friend std::ostream& operator<<(std::ostream& out, const scalar_field& field) requires
+      requires(std::ostream& o, const T& v) {
+    o << v;
   }
+  { return out << field.value_; }
 
   /// Writes only this field (HSET), keeping the rest of the model.
   awaitable<void> save() const {

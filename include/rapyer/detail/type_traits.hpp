@@ -1,8 +1,8 @@
 // Type classification shared by the codecs and the model layout.
 #pragma once
 
-#include <boost/describe/members.hpp>
 #include <boost/describe/enum.hpp>
+#include <boost/describe/members.hpp>
 #include <chrono>
 #include <cstddef>
 #include <deque>
@@ -30,11 +30,10 @@ template <class T>
 inline constexpr bool is_optional_v = is_specialization_v<T, std::optional>;
 
 template <class T>
-inline constexpr bool is_described_struct_v =
-    std::is_class_v<T> && boost::describe::has_describe_members<T>::value;
+inline constexpr bool is_described_struct_v = std::is_class_v<T>&& boost::describe::has_describe_members<T>::value;
 
 template <class T>
-inline constexpr bool is_described_enum_v = std::is_enum_v<T> && boost::describe::has_describe_enumerators<T>::value;
+inline constexpr bool is_described_enum_v = std::is_enum_v<T>&& boost::describe::has_describe_enumerators<T>::value;
 
 /// Sequence containers stored as arrays (a vector of bytes is bytes, not a sequence).
 template <class T>

@@ -80,8 +80,8 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   /// HSET of every entry at once: aupdate(map) or aupdate(std::pair{"k", "v"}, ...). (GCC 12 cannot
   /// compile a braced list inside a co_await expression, hence the variadic form.)
   template <class... Entries>
-    requires(sizeof...(Entries) > 0 && (std::constructible_from<std::pair<K, V>, Entries> && ...))
-  awaitable<void> aupdate(Entries&&... entries) {
+  requires(sizeof...(Entries) > 0 &&
+           (std::constructible_from<std::pair<K, V>, Entries> && ...)) awaitable<void> aupdate(Entries&&... entries) {
     const std::map<K, V> all{std::pair<K, V>(std::forward<Entries>(entries))...};
     co_await aupdate(all);
   }
@@ -103,9 +103,9 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     detail::scripts::dict_pop.push_call(req, keys, detail::encode(k));
     auto popped = std::make_shared<std::optional<V>>();
     const detail::reply_handler apply = [this, popped, k, key, name = this->field_name()](const reply& r) {
-          this->items_.erase(k);
-          if (!r.is_nil()) *popped = detail::decode_at<V>(r.as_string(), key, name);
-        };
+      this->items_.erase(k);
+      if (!r.is_nil()) *popped = detail::decode_at<V>(r.as_string(), key, name);
+    };
     co_await this->perform(std::move(req), apply, &detail::scripts::dict_pop);
     co_return std::move(*popped);
   }
@@ -123,13 +123,13 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     detail::scripts::dict_pop_item.push_call(req, keys);
     auto popped = std::make_shared<std::optional<std::pair<K, V>>>();
     const detail::reply_handler apply = [this, popped, key, name = this->field_name()](const reply& r) {
-          if (r.is_nil()) return;
-          const auto& pair = r.as_array();
-          K k = detail::decode_at<K>(pair.at(0).as_string(), key, name);
-          V v = detail::decode_at<V>(pair.at(1).as_string(), key, name);
-          this->items_.erase(k);
-          *popped = std::make_pair(std::move(k), std::move(v));
-        };
+      if (r.is_nil()) return;
+      const auto& pair = r.as_array();
+      K k = detail::decode_at<K>(pair.at(0).as_string(), key, name);
+      V v = detail::decode_at<V>(pair.at(1).as_string(), key, name);
+      this->items_.erase(k);
+      *popped = std::make_pair(std::move(k), std::move(v));
+    };
     co_await this->perform(std::move(req), apply, &detail::scripts::dict_pop_item);
     co_return std::move(*popped);
   }

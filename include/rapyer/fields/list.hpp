@@ -58,8 +58,8 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
   /// RPUSH many elements at once: aextend(vector) or aextend("a", "b", ...). (GCC 12 cannot compile
   /// a braced list inside a co_await expression, hence the variadic form.)
   template <std::ranges::input_range Range>
-    requires std::convertible_to<std::ranges::range_value_t<Range>, T>
-  awaitable<std::size_t> aextend(const Range& values) {
+  requires std::convertible_to<std::ranges::range_value_t<Range>, T> awaitable<std::size_t> aextend(
+      const Range& values) {
     std::vector<T> added(std::ranges::begin(values), std::ranges::end(values));
     if (added.empty()) co_return this->items_.size();
     request req;
@@ -73,8 +73,8 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     co_return *length;
   }
   template <class... Values>
-    requires(sizeof...(Values) > 0 && (std::constructible_from<T, Values> && ...))
-  awaitable<std::size_t> aextend(Values&&... values) {
+  requires(sizeof...(Values) > 0 &&
+           (std::constructible_from<T, Values> && ...)) awaitable<std::size_t> aextend(Values&&... values) {
     const std::vector<T> all{T(std::forward<Values>(values))...};
     co_return co_await aextend(all);
   }
@@ -85,10 +85,10 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     request req;
     detail::scripts::list_insert.push_call(req, keys, i, detail::encode(value));
     const detail::reply_handler apply = [this, i, value = std::move(value)](const reply&) {
-          const auto size = static_cast<long long>(this->items_.size());
-          const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
-          this->items_.insert(this->items_.begin() + at, value);
-        };
+      const auto size = static_cast<long long>(this->items_.size());
+      const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
+      this->items_.insert(this->items_.begin() + at, value);
+    };
     co_await this->perform(std::move(req), apply, &detail::scripts::list_insert);
   }
 
@@ -108,12 +108,12 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     }
     auto popped = std::make_shared<std::optional<T>>();
     const detail::reply_handler apply = [this, popped, i, k, name = this->field_name()](const reply& r) {
-          if (r.is_nil()) return;
-          *popped = detail::decode_at<T>(r.as_string(), k, name);
-          const auto size = static_cast<long long>(this->items_.size());
-          const long long at = i < 0 ? i + size : i;
-          if (at >= 0 && at < size) this->items_.erase(this->items_.begin() + at);
-        };
+      if (r.is_nil()) return;
+      *popped = detail::decode_at<T>(r.as_string(), k, name);
+      const auto size = static_cast<long long>(this->items_.size());
+      const long long at = i < 0 ? i + size : i;
+      if (at >= 0 && at < size) this->items_.erase(this->items_.begin() + at);
+    };
     co_await this->perform(std::move(req), apply, used);
     co_return std::move(*popped);
   }
@@ -137,12 +137,12 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     detail::scripts::list_remove_range.push_call(req, keys, start, end, "__rapyer_removed__:" + detail::new_uuid4());
     auto removed = std::make_shared<std::size_t>(0);
     const detail::reply_handler apply = [this, removed, start, end](const reply& r) {
-          *removed = static_cast<std::size_t>(r.as_integer());
-          const auto size = static_cast<long long>(this->items_.size());
-          const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
-          const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
-          if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
-        };
+      *removed = static_cast<std::size_t>(r.as_integer());
+      const auto size = static_cast<long long>(this->items_.size());
+      const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
+      const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
+      if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
+    };
     co_await this->perform(std::move(req), apply, &detail::scripts::list_remove_range);
     co_return *removed;
   }

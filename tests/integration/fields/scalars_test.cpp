@@ -41,12 +41,12 @@ TEST_F(ScalarFieldTest, IntMultiplyFloorDivideModuloFollowPython) {
   Everything e = saved();
   EXPECT_EQ(run(e.p_int.amultiply(-3)), -21);
   EXPECT_EQ(run(e.p_int.afloor_divide(4)), -6);  // floor(-21 / 4) = -6, as in Python
-  EXPECT_EQ(run(e.p_int.amodulo(4)), 2);          // -6 % 4 = 2, as in Python
+  EXPECT_EQ(run(e.p_int.amodulo(4)), 2);         // -6 % 4 = 2, as in Python
   EXPECT_EQ(stored(e, "p_int"), "2");
   EXPECT_THROW(run(e.p_int.afloor_divide(0)), rapyer::server_error);
   raw("HSET", e.key(), "p_int", "9007199254740993");
   EXPECT_THROW(run(e.p_int.amultiply(2)), rapyer::server_error);  // beyond exact range: refused
-  EXPECT_EQ(stored(e, "p_int"), "9007199254740993");               // and left intact
+  EXPECT_EQ(stored(e, "p_int"), "9007199254740993");              // and left intact
 }
 
 TEST_F(ScalarFieldTest, IntIncreaseOverflowIsAServerErrorAndKeepsTheValue) {

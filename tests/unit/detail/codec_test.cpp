@@ -82,7 +82,8 @@ TEST(Codec, TimePointsAreIsoUtcWithMicroseconds) {
 
 // Found by the decode fuzz target: years outside system_clock's range overflowed the conversion.
 TEST(Codec, TimePointsOutsideTheClocksRangeAreDecodeFailures) {
-  for (const char* far : {"0000-01-01T00:00:00Z", "1677-01-01T00:00:00Z", "2263-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+  for (const char* far :
+       {"0000-01-01T00:00:00Z", "1677-01-01T00:00:00Z", "2263-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
     EXPECT_THROW(decode<time_point>(far), decode_failure) << far;
   }
   EXPECT_NO_THROW(decode<time_point>("1678-01-01T00:00:00Z"));

@@ -71,7 +71,9 @@ TEST(Pipeline, ErrorRepliesAreDeliveredNotThrown) {
   p.stage(one("LPUSH", "k"), 1);
   std::vector<completion> done;
   p.feed("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
-         [&](int&& w, std::vector<reply>&& r) { done.push_back({w, std::move(r)}); });
+         [&](int&& w, std::vector<reply>&& r) {
+           done.push_back({w, std::move(r)});
+         });
   ASSERT_EQ(done.size(), 1u);
   EXPECT_TRUE(done[0].replies.at(0).is_error());
 }

@@ -37,9 +37,8 @@ TEST(ReplyReader, ParsesNestedArraysWithNilElements) {
   reader.feed("*3\r\n:1\r\n*2\r\n$1\r\na\r\n*-1\r\n*0\r\n");
   auto r = reader.next();
   ASSERT_TRUE(r.has_value());
-  const reply expected = reply::array({reply::integer(1),
-                                       reply::array({reply::string("a"), reply::nil()}),
-                                       reply::array({})});
+  const reply expected =
+      reply::array({reply::integer(1), reply::array({reply::string("a"), reply::nil()}), reply::array({})});
   EXPECT_EQ(*r, expected) << r->to_debug_string();
   EXPECT_FALSE(reader.next().has_value());
 }
