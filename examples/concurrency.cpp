@@ -1,5 +1,6 @@
 // Multi-field changes made safe: a lock-protected read-modify-write, a pipeline of mixed field
-// operations sent as one MULTI/EXEC, and an optimistic transaction with retry.
+// operations sent as one MULTI/EXEC, and optimistic transactions with retry, on one model and
+// across two.
 #include "example_main.hpp"
 
 struct Account : rapyer::AtomicRedisModel<Account> {
@@ -45,6 +46,20 @@ rapyer::awaitable<void> concurrency() {
   const Account loaded = co_await Account::get(account.key());
   check(loaded.balance == 70 && loaded.owner == "alice smith" && loaded.audited == 2 && loaded.history.size() == 2,
         "concurrency example state");
+
+  // 4. A transaction over two models: both are saved in one MULTI/EXEC, or neither is.
+  Account bob;
+  bob.owner = "bob";
+  co_await bob.save();
+  const auto transfer = [](Account& from, Account& to) -> rapyer::awaitable<void> {
+    from.audited -= 1;  // plain fields: read-modify-write, safe inside the transaction
+    to.audited += 1;
+    co_return;
+  };
+  const auto [alice_after, bob_after] =
+      co_await rapyer::atransaction<Account, Account>(account.key(), bob.key(), transfer);
+  std::cout << "after the transfer: alice " << alice_after.audited << ", bob " << bob_after.audited << '\n';
+  check(alice_after.audited == 1 && bob_after.audited == 1, "two-model transaction");
 }
 
 int main() { return run_example("concurrency", concurrency); }

@@ -8,6 +8,11 @@
 
 namespace rapyer::detail {
 
+void throw_if_version_conflict(std::string_view server_message) {
+  constexpr std::string_view marker = "VERSIONCONFLICT ";
+  if (server_message.starts_with(marker)) throw version_conflict(std::string(server_message.substr(marker.size())));
+}
+
 std::string new_uuid4() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   std::uint64_t high = generator();

@@ -108,16 +108,19 @@ class AtomicRedisModel : public detail::model_base {
   awaitable<void> save() const {
     request req;
     append_save(req);
-    detail::reply_handler advance_version;
-    if (const Version* version = version_field()) {
-      advance_version = [version, next = version->number + 1](const reply&) { version->number = next; };
-    }
     try {
-      co_await perform(std::move(req), advance_version, &detail::scripts::save, "");
+      co_await perform(
+          std::move(req), [this](const reply&) { mark_saved(); }, &detail::scripts::save, "");
     } catch (const server_error& e) {
-      if (!e.server_message().starts_with("VERSIONCONFLICT")) throw;
-      throw version_conflict(e.server_message().substr(16));
+      detail::throw_if_version_conflict(e.server_message());
+      throw;
     }
+  }
+
+  /// What a successful save changes locally (the Version field advances), for saves sent with
+  /// append_save by other means, such as a transaction.
+  void mark_saved() const {
+    if (const Version* version = version_field()) ++version->number;
   }
 
   /// Re-reads the whole model, consistently (one MULTI/EXEC). Throws key_not_found, decode_error.

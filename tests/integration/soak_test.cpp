@@ -143,7 +143,7 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
           [&, c]() -> awaitable<void> {
             auto& my_entries = entries[static_cast<std::size_t>(c)];
             auto& my_marks = marks[static_cast<std::size_t>(c)];
-            for (std::size_t i = 0; !stop; ++i) {
+            for (std::size_t i = 0; !std::as_const(stop); ++i) {
               const std::string token = std::to_string(c) + ":" + std::to_string(i);
               int op = static_cast<int>((static_cast<std::size_t>(c) + i) % 5);
               if ((op == 1 || op == 2) && i >= tracked_writes) op = 0;

@@ -105,4 +105,82 @@ TEST_F(TransactionTest, ReturnsTheSavedModelAndAnExceptionWritesNothing) {
   EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "30");
 }
 
+// Transfers between two models from 4 processes x 25 coroutines: each is all-or-nothing, so the
+// sum never changes and the counts are exact.
+TEST_F(TransactionTest, TransfersBetweenTwoModelsAreExactAcrossProcesses) {
+  Account from;
+  from.balance = 1000;
+  Account to;
+  run(from.save());
+  run(to.save());
+  const std::string from_key = from.key();
+  const std::string to_key = to.key();
+  const auto nothing = [](int) -> awaitable<void> { co_return; };
+  const auto transfer = [&](int p, int c) -> awaitable<void> {
+    const std::string tag = std::to_string(p) + ":" + std::to_string(c);
+    const auto moved = [&](Account& source, Account& target) -> awaitable<void> {
+      source.balance -= 1;
+      target.balance += 1;
+      source.history.push_back("out " + tag);
+      target.history.push_back("in " + tag);
+      co_return;
+    };
+    const auto [source, target] = co_await rapyer::atransaction<Account, Account>(from_key, to_key, moved);
+    if (source.balance + target.balance != 1000) throw std::logic_error("a transfer saw a half-applied state");
+  };
+  EXPECT_TRUE(rapyer::test::run_in_processes(4, 25, nothing, transfer));
+  const Account source = run(Account::get(from_key));
+  const Account target = run(Account::get(to_key));
+  EXPECT_EQ(source.balance, 900);
+  EXPECT_EQ(target.balance, 100);
+  EXPECT_EQ(source.history.size(), 100u);
+  EXPECT_EQ(target.history.size(), 100u);
+}
+
+TEST_F(TransactionTest, MultiModelConflictOrExceptionWritesNeitherModel) {
+  Account account;
+  account.balance = 7;
+  Document doc;
+  doc.text = "draft";
+  run(account.save());
+  run(doc.save());
+  rapyer::transaction_options options;
+  options.max_attempts = 3;
+  int attempts = 0;
+  const auto touch_doc_every_time = [&](Account& a, Document& d) -> awaitable<void> {
+    ++attempts;
+    co_await rapyer::default_client().execute("HSET", d.key(), "text", "theirs " + std::to_string(attempts));
+    a.balance = 0;
+    d.text = "mine";
+  };
+  EXPECT_THROW(run(rapyer::atransaction<Account, Document>(account.key(), doc.key(), touch_doc_every_time, options)),
+               rapyer::transaction_conflict);
+  EXPECT_EQ(attempts, 3);
+  EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "7");
+  EXPECT_EQ(raw("HGET", doc.key(), "text").as_string(), "theirs 3");
+
+  const auto failing = [](Account& a, Document& d) -> awaitable<void> {
+    a.balance = 0;
+    d.text = "lost";
+    throw std::runtime_error("no");
+    co_return;
+  };
+  EXPECT_THROW(run(rapyer::atransaction<Account, Document>(account.key(), doc.key(), failing)), std::runtime_error);
+  EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "7");
+  EXPECT_EQ(raw("HGET", doc.key(), "text").as_string(), "theirs 3");
+
+  const auto publish = [](Account& a, Document& d) -> awaitable<void> {
+    a.balance += 1;
+    d.text = "published";
+    co_return;
+  };
+  const auto [saved_account, saved_doc] =
+      run(rapyer::atransaction<Account, Document>(account.key(), doc.key(), publish));
+  EXPECT_EQ(saved_account.balance, 8);
+  EXPECT_EQ(saved_doc.text, "published");
+  EXPECT_EQ(saved_doc.version.value(), 2);  // the versioned save ran inside the transaction
+  EXPECT_EQ(raw("HGET", doc.key(), "version").as_string(), "2");
+  EXPECT_EQ(raw("HGET", account.key(), "balance").as_string(), "8");
+}
+
 }  // namespace

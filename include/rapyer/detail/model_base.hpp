@@ -111,6 +111,9 @@ class model_base {
 
 std::string new_uuid4();
 
+/// Throws version_conflict when a save's error message is the save script's version check.
+void throw_if_version_conflict(std::string_view server_message);
+
 /// Base of the field proxies (RedisInt, RedisList, ...): knows its model and its field name, and
 /// runs one-command operations atomically with the TTL refresh.
 class field_proxy {
