@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <random>
 
+#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
 
@@ -43,6 +44,14 @@ std::string model_base::key() const {
 
 client& model_base::redis() const { return config().redis ? *config().redis : default_client(); }
 
+void model_base::push_reindex(request& req, std::span<const index_spec> specs) const {
+  if (specs.empty()) return;
+  std::vector<std::string> keys(1, key());
+  std::vector<std::string> args;
+  push_index_section(keys, args, class_head(), id(), specs);
+  scripts::reindex.push_call(req, keys, args);
+}
+
 void model_base::push_refresh(request& req) const {
   if (!refreshes_ttl()) return;
   for (const auto& k : all_keys()) req.push("EXPIRE", k, config().ttl->count());
@@ -67,31 +76,61 @@ awaitable<void> field_proxy::perform(request command, reply_handler apply, const
 awaitable<void> model_base::perform(request command, reply_handler apply, const script* used,
                                     std::string_view field) const {
   const std::string name = command.command_name(0);
+  // A field operation on an indexed field updates the index in the same MULTI (whole-model
+  // operations pass no field: their scripts update the index themselves).
+  std::span<const index_spec> reindexed;
+  if (!field.empty()) {
+    const auto all = indexes();
+    const auto it = std::find_if(all.begin(), all.end(), [&](const index_spec& s) { return s.path == field; });
+    if (it != all.end()) reindexed = std::span<const index_spec>(&*it, 1);
+  }
   if (pipeline_state* pipeline = active_pipeline()) {
     std::string description = name + " " + key();
     if (!field.empty()) description.append(" ").append(field);
-    if (used != nullptr &&
-        std::find(pipeline->scripts.begin(), pipeline->scripts.end(), used) == pipeline->scripts.end()) {
-      pipeline->scripts.push_back(used);
+    for (const script* s : {used, reindexed.empty() ? nullptr : &scripts::reindex}) {
+      if (s != nullptr && std::find(pipeline->scripts.begin(), pipeline->scripts.end(), s) == pipeline->scripts.end()) {
+        pipeline->scripts.push_back(s);
+      }
     }
-    pipeline->operations.push_back({std::move(command), std::move(apply), std::move(description)});
+    pipeline->operations.push_back({std::move(command), std::move(apply), description});
+    if (!reindexed.empty()) {
+      request reindex;
+      push_reindex(reindex, reindexed);
+      pipeline->operations.push_back({std::move(reindex), {}, "reindex of " + description});
+    }
     co_return;
   }
   client& connection = redis();
   reply result;
-  if (!refreshes_ttl()) {
+  if (!refreshes_ttl() && reindexed.empty()) {
     auto replies = co_await execute_with_script(connection, command, used);
     result = std::move(replies.front());
   } else {
-    // One write: MULTI, the operation, EXPIREs, EXEC. On a pipelined connection nothing can come
-    // between them, and MULTI makes the TTL refresh atomic with the operation.
+    // One write: MULTI, the operation, the index update, EXPIREs, EXEC. On a pipelined connection
+    // nothing can come between them, and MULTI makes them atomic with the operation. What follows
+    // the operation repeats safely, so the whole MULTI is resent when the operation's script was
+    // missing; when the operation ran and only the index script was missing, only that is resent.
+    const script* reindex_script = reindexed.empty() ? nullptr : &scripts::reindex;
     request wrapped;
     wrapped.push("MULTI").append(command);
+    push_reindex(wrapped, reindexed);
     push_refresh(wrapped);
     wrapped.push("EXEC");
-    auto replies = co_await execute_with_script(connection, wrapped, used);
+    auto replies = co_await connection.execute(wrapped);
+    if (replies.back().is_array() && is_noscript(replies.back().as_array().front())) {
+      replies = co_await execute_loading_first(connection, wrapped, used, reindex_script);
+    }
     replies.back().throw_if_error("EXEC");
-    result = std::move(replies.back().as_array().front());
+    const auto& results = replies.back().as_array();
+    if (reindex_script != nullptr && is_noscript(results[1])) {
+      request again;
+      push_reindex(again, reindexed);
+      const auto reindexed_again = co_await execute_loading_first(connection, again, reindex_script);
+      reindexed_again.front().throw_if_error("reindex");
+    } else if (reindex_script != nullptr) {
+      results[1].throw_if_error("reindex");
+    }
+    result = results.front();
   }
   result.throw_if_error(name);
   if (apply) apply(result);

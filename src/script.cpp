@@ -8,9 +8,9 @@ namespace {
 
 std::uint32_t rotate_left(std::uint32_t value, int bits) { return (value << bits) | (value >> (32 - bits)); }
 
-bool is_noscript(const reply& r) { return r.is_error() && r.error_message().starts_with("NOSCRIPT"); }
-
 }  // namespace
+
+bool is_noscript(const reply& r) { return r.is_error() && r.error_message().starts_with("NOSCRIPT"); }
 
 // SHA-1 (FIPS 180-4), only to name scripts the way Redis does.
 std::string sha1_hex(std::string_view data) {

@@ -27,6 +27,7 @@
 #include "rapyer/init.hpp"
 #include "rapyer/lock.hpp"
 #include "rapyer/model_pipeline.hpp"
+#include "rapyer/query.hpp"
 #include "rapyer/transaction.hpp"
 
 namespace rapyer {
@@ -62,6 +63,7 @@ class AtomicRedisModel : public detail::model_base {
   const std::string& model_name() const override { return class_name(); }
   const model_config& config() const override { return class_config(); }
   std::vector<std::string> all_keys() const override { return keys_of(key()); }
+  std::span<const detail::index_spec> indexes() const override { return class_indexes(); }
   std::string_view field_name_of(const void* member) const override {
     std::string_view found;
     detail::for_each_member(self(), [&](const char* name, const auto& m) {
@@ -98,6 +100,33 @@ class AtomicRedisModel : public detail::model_base {
     });
     return keys;
   }
+  /// The indexed fields of model_config::indexes with their kinds; usage_error for a name that is
+  /// no field of the model's hash, or a field that cannot be indexed (a JSON value).
+  static const std::vector<detail::index_spec>& class_indexes() {
+    static const std::vector<detail::index_spec> specs = [] {
+      std::vector<detail::index_spec> out;
+      if (class_config().indexes.empty()) return out;
+      const Derived probe;
+      for (const auto& path : class_config().indexes) {
+        bool found = false;
+        detail::for_each_hash_field(probe, "", [&](const std::string& field, const auto& value) {
+          if (field != path) return;
+          found = true;
+          constexpr auto kind = detail::index_kind_of<std::remove_cvref_t<decltype(value)>>();
+          if constexpr (kind.has_value()) {
+            out.push_back({path, *kind});
+          } else {
+            throw usage_error(class_name() + "." + path + " cannot be indexed: it is stored as JSON");
+          }
+        });
+        if (!found)
+          throw usage_error("model_config::indexes names '" + path + "', which is no field of " + class_name());
+      }
+      return out;
+    }();
+    return specs;
+  }
+
   /// The class's client: model_config::redis, else the default from rapyer::init.
   static client& class_client() { return class_config().redis ? *class_config().redis : default_client(); }
 
@@ -137,14 +166,20 @@ class AtomicRedisModel : public detail::model_base {
     co_return std::move(found.front());
   }
 
-  /// Deletes every key of the model; returns whether it existed.
+  /// Deletes every key of the model (and its index entries); returns whether it existed.
   awaitable<bool> adelete() const {
     request req;
-    req.push("DEL", all_keys());
+    append_remove(req, key());
     auto existed = std::make_shared<bool>(false);
     const detail::reply_handler apply = [existed](const reply& r) { *existed = r.as_integer() > 0; };
-    co_await perform(std::move(req), apply, nullptr, "");
+    co_await perform(std::move(req), apply, &detail::scripts::remove, "");
     co_return *existed;
+  }
+  /// Deletes the model at `key`; returns whether it existed.
+  static awaitable<bool> adelete_by_key(std::string key) {
+    std::vector<std::string> keys;
+    keys.push_back(std::move(key));
+    co_return co_await adelete_many(keys) == 1;
   }
 
   awaitable<bool> aexists() const {
@@ -230,14 +265,81 @@ class AtomicRedisModel : public detail::model_base {
     co_return co_await detail::scan_model_keys(class_client(), pattern, limit);
   }
 
+  /// The models matching a query on indexed fields (model_config::indexes), at most `limit`, in the
+  /// order of the first condition's index. Two round trips: the index ranges, then one consistent
+  /// read of the candidates (in batches of 512), each checked against the query exactly. Index
+  /// entries of models that expired are removed on the way.
+  static awaitable<std::vector<Derived>> afind(const query<Derived>& where,
+                                               std::optional<std::size_t> limit = std::nullopt) {
+    std::vector<Derived> out;
+    if (limit && *limit == 0) co_return out;
+    std::vector<const detail::index_range*> ranges;
+    where.collect_ranges(ranges);
+    request lookups;
+    for (const auto* range : ranges) {
+      const auto& specs = class_indexes();
+      if (std::none_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == range->path; })) {
+        throw usage_error(class_name() + "." + range->path + " is not indexed: add it to model_config::indexes");
+      }
+      const bool number = range->kind == detail::index_kind::number;
+      lookups.push(number ? "ZRANGEBYSCORE" : "ZRANGEBYLEX", detail::index_key(key_head(), range->path), range->min,
+                   range->max);
+    }
+    const auto found = co_await class_client().execute(lookups);
+    std::vector<std::vector<std::string>> range_ids(ranges.size());
+    for (std::size_t i = 0; i < ranges.size(); ++i) {
+      found[i].throw_if_error(std::string(lookups.command_name(i)));
+      for (const auto& member : found[i].as_array()) {
+        if (ranges[i]->kind == detail::index_kind::number) {
+          range_ids[i].push_back(member.as_string());
+        } else if (auto id = detail::id_of_index_member(member.as_string())) {
+          range_ids[i].push_back(std::move(*id));
+        }
+      }
+    }
+    const std::vector<std::string> ids = where.candidates(range_ids);
+    constexpr std::size_t batch = 512;
+    std::vector<std::string> expired;
+    for (std::size_t first = 0; first < ids.size() && !(limit && out.size() >= *limit); first += batch) {
+      std::vector<std::string> keys;
+      for (std::size_t i = first; i < std::min(ids.size(), first + batch); ++i) keys.push_back(key_for(ids[i]));
+      auto models = co_await read_models_at(class_client(), keys);
+      for (std::size_t i = 0; i < models.size(); ++i) {
+        if (!models[i]) {
+          expired.push_back(keys[i]);
+        } else if (where.matches(*models[i]) && !(limit && out.size() >= *limit)) {
+          out.push_back(std::move(*models[i]));
+        }
+      }
+    }
+    if (!expired.empty()) {
+      request cleanup;
+      for (const auto& key : expired) {
+        std::vector<std::string> keys(1, key);
+        std::vector<std::string> args;
+        detail::push_index_section(keys, args, key_head(), id_of(key), class_indexes());
+        detail::scripts::reindex.push_call(cleanup, keys, args);
+      }
+      co_await detail::execute_with_script(class_client(), cleanup, &detail::scripts::reindex);
+    }
+    co_return out;
+  }
+
+  /// The first model matching a query (see afind(query)), or nullopt.
+  static awaitable<std::optional<Derived>> afind_one(const query<Derived>& where) {
+    auto found = co_await afind(where, 1);
+    if (found.empty()) co_return std::nullopt;
+    co_return std::move(found.front());
+  }
+
   /// Deletes the models at `keys` (with their collection keys) atomically; returns how many existed.
   static awaitable<std::size_t> adelete_many(const std::vector<std::string>& keys) {
     if (keys.empty()) co_return 0;
     request req;
     req.push("MULTI");
-    for (const auto& k : keys) req.push("DEL", keys_of(k));
+    for (const auto& k : keys) append_remove(req, k);
     req.push("EXEC");
-    const auto replies = co_await class_client().execute(req);
+    const auto replies = co_await detail::execute_with_script(class_client(), req, &detail::scripts::remove);
     replies.back().throw_if_error("EXEC");
     std::size_t deleted = 0;
     for (const auto& r : replies.back().as_array()) deleted += r.as_integer() > 0 ? 1 : 0;
@@ -262,6 +364,9 @@ class AtomicRedisModel : public detail::model_base {
       collections.insert(collections.end(), std::make_move_iterator(items.begin()),
                          std::make_move_iterator(items.end()));
     });
+    const std::size_t collection_keys = keys.size() - 1;
+    std::vector<std::string> index_args;
+    detail::push_index_section(keys, index_args, class_head(), id(), class_indexes());
     const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
     std::string version_path;
     std::string expected_version;
@@ -273,8 +378,17 @@ class AtomicRedisModel : public detail::model_base {
         if (pairs[i] == version_path) pairs[i + 1] = std::to_string(version->number + 1);
       }
     }
-    detail::scripts::save.push_call(req, keys, ttl_ms, version_path, expected_version, pairs.size() / 2, pairs,
-                                    collections);
+    detail::scripts::save.push_call(req, keys, ttl_ms, version_path, expected_version, pairs.size() / 2,
+                                    collection_keys, pairs, collections, index_args);
+  }
+
+  /// Appends the deletion of the model at `key` with its index entries (one EVALSHA of
+  /// detail::scripts::remove); adelete() and adelete_many() use it.
+  static void append_remove(request& req, const std::string& key) {
+    std::vector<std::string> keys = keys_of(key);
+    std::vector<std::string> args(1, std::to_string(keys.size()));
+    detail::push_index_section(keys, args, key_head(), id_of(key), class_indexes());
+    detail::scripts::remove.push_call(req, keys, args);
   }
 
   /// Appends the reads of the model at `key` (its hash, then each collection): read_size()
@@ -331,9 +445,12 @@ class AtomicRedisModel : public detail::model_base {
     return key.substr(open.size(), key.size() - open.size() - 1);
   }
 
-  static awaitable<std::vector<Derived>> read_models(client& redis, std::vector<std::string> keys,
-                                                     missing_keys missing) {
-    std::vector<Derived> out;
+  static std::string key_head() { return class_config().prefix + class_name(); }
+
+  /// The models at `keys`, read in one MULTI/EXEC; nullopt where no model is stored.
+  static awaitable<std::vector<std::optional<Derived>>> read_models_at(client& redis,
+                                                                       const std::vector<std::string>& keys) {
+    std::vector<std::optional<Derived>> out;
     if (keys.empty()) co_return out;
     request req;
     req.push("MULTI");
@@ -347,8 +464,26 @@ class AtomicRedisModel : public detail::model_base {
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const std::span<const reply> model_parts(results.data() + i * per_model, per_model);
       const bool absent = model_parts.front().is_array() && model_parts.front().as_array().empty();
-      if (absent && missing == missing_keys::skip) continue;
-      out.push_back(decode(keys[i], model_parts));
+      if (absent) {
+        out.emplace_back();
+      } else {
+        out.push_back(decode(keys[i], model_parts));
+      }
+    }
+    co_return out;
+  }
+
+  static awaitable<std::vector<Derived>> read_models(client& redis, std::vector<std::string> keys,
+                                                     missing_keys missing) {
+    auto found = co_await read_models_at(redis, keys);
+    std::vector<Derived> out;
+    out.reserve(found.size());
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      if (found[i]) {
+        out.push_back(std::move(*found[i]));
+      } else if (missing == missing_keys::raise) {
+        throw key_not_found(keys[i]);
+      }
     }
     co_return out;
   }

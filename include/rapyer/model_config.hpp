@@ -28,6 +28,11 @@ struct model_config {
   std::set<std::string> safe_load;
   /// Every field is safe-load.
   bool safe_load_all = false;
+  /// Fields (top-level names or dotted paths of plain values: numbers, bool, enums, strings, bytes,
+  /// times, optionals of those) kept in a secondary index, so that Model::afind(query) can find
+  /// models by them. Each is one class-wide sorted set, updated atomically with every write of the
+  /// field; so in Redis Cluster an indexed class needs its index keys and models in one slot.
+  std::set<std::string> indexes;
 };
 
 }  // namespace rapyer

@@ -16,6 +16,7 @@
 #include "rapyer/model.hpp"
 #include "rapyer/model_config.hpp"
 #include "rapyer/model_pipeline.hpp"
+#include "rapyer/query.hpp"
 #include "rapyer/registry.hpp"
 #include "rapyer/reply.hpp"
 #include "rapyer/request.hpp"

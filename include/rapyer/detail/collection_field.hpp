@@ -81,8 +81,9 @@ class collection_field : public field_proxy, public collection_field_tag {
     const std::vector<std::string> items = Traits::encode_items(items_);
     const long long ttl_ms = owner.config().ttl ? owner.config().ttl->count() * 1000 : 0;
     request req;
-    scripts::save.push_call(req, keys, ttl_ms, "", "", -1, std::string(1, static_cast<char>(kind)), items.size(),
-                            items);
+    // Collections are never indexed: an empty index section.
+    scripts::save.push_call(req, keys, ttl_ms, "", "", -1, 1, std::string(1, static_cast<char>(kind)), items.size(),
+                            items, 0, "");
     co_await perform(std::move(req), {}, &scripts::save);
   }
 

@@ -1,17 +1,61 @@
 // The Lua scripts behind operations that need a read and a write in one atomic step. They move
 // strings and compute indices; user numbers are never parsed by Lua except where the script checks
-// that they are integers within the exactly representable range (|n| < 2^53).
+// that they are integers within the exactly representable range (|n| < 2^53), and where an index
+// scores a number field (a sorted-set score is a double; queries re-check exact values).
 #pragma once
+
+#include <string>
+#include <string_view>
 
 #include "rapyer/detail/script.hpp"
 
 namespace rapyer::detail::scripts {
 
-/// Replaces a model (or only its collections): KEYS = model hash, collection keys.
-/// ARGV = ttl_ms ("0" keeps the current TTL), version field ("" for none), expected version text,
-/// hash pair count (-1 leaves the hash alone), pairs..., then per collection key: kind ("l", "h",
-/// "s"), item count, items... A version mismatch (compared as text) changes nothing.
-inline const script save{R"lua(
+/// Lua function shared by the scripts that change indexed fields (see index.hpp): reindex(hash,
+/// key_at, arg_at) brings the index entries of one model up to date with its hash as it is now.
+/// ARGV from arg_at: spec count, model id, then per spec: kind ("n" number, "s" text), field path.
+/// KEYS from key_at: per spec, the index (a sorted set); for "s" also its id -> member hash.
+/// A number field is scored by its value; a text field is the member "<escaped text>\0\0<id>" of a
+/// zero-score set (NUL escaped as NUL 0x01, so the first NUL NUL ends the text and order is kept).
+inline constexpr std::string_view reindex_function = R"lua(
+local function reindex(hash, key_at, arg_at)
+  local count, id = tonumber(ARGV[arg_at]), ARGV[arg_at + 1]
+  arg_at = arg_at + 2
+  for _ = 1, count do
+    local kind, value = ARGV[arg_at], redis.call('HGET', hash, ARGV[arg_at + 1])
+    local index = KEYS[key_at]
+    if kind == 'n' then
+      local score = value and tonumber(value)
+      if score and score == score then
+        redis.call('ZADD', index, score, id)
+      else
+        redis.call('ZREM', index, id)
+      end
+      key_at = key_at + 1
+    else
+      local members = KEYS[key_at + 1]
+      local previous = redis.call('HGET', members, id)
+      if previous then redis.call('ZREM', index, previous) end
+      if value then
+        local member = (string.gsub(value, '%z', '\0\1')) .. '\0\0' .. id
+        redis.call('ZADD', index, 0, member)
+        redis.call('HSET', members, id, member)
+      elseif previous then
+        redis.call('HDEL', members, id)
+      end
+      key_at = key_at + 2
+    end
+    arg_at = arg_at + 2
+  end
+end
+)lua";
+
+/// Replaces a model (or only its collections) and updates its index entries: KEYS = model hash,
+/// collection keys, index keys. ARGV = ttl_ms ("0" keeps the current TTL), version field ("" for
+/// none), expected version text, hash pair count (-1 leaves the hash alone), collection key count,
+/// pairs..., then per collection key: kind ("l", "h", "s"), item count, items...; then the index
+/// section of reindex(). A version mismatch (compared as text) changes nothing.
+inline const script save{std::string(reindex_function) + R"lua(
 local function push(command, key, first, count)
   local last = first + count - 1
   while first <= last do
@@ -27,17 +71,17 @@ if ARGV[2] ~= '' then
   end
 end
 local previous_ttl = redis.call('PTTL', KEYS[1])
-local pair_count = tonumber(ARGV[4])
-local at = 5
+local pair_count, last_key = tonumber(ARGV[4]), 1 + tonumber(ARGV[5])
+local at = 6
 if pair_count >= 0 then
-  redis.call('DEL', unpack(KEYS))
+  redis.call('DEL', unpack(KEYS, 1, last_key))
   push('HSET', KEYS[1], at, pair_count * 2)
   at = at + pair_count * 2
-elseif #KEYS > 1 then
-  redis.call('DEL', unpack(KEYS, 2))
+elseif last_key > 1 then
+  redis.call('DEL', unpack(KEYS, 2, last_key))
 end
 local commands = {l = 'RPUSH', h = 'HSET', s = 'SADD'}
-for k = 2, #KEYS do
+for k = 2, last_key do
   local count = tonumber(ARGV[at + 1])
   push(commands[ARGV[at]], KEYS[k], at + 2, count)
   at = at + 2 + count
@@ -45,8 +89,25 @@ end
 local ttl = tonumber(ARGV[1])
 if ttl <= 0 then ttl = previous_ttl end
 if ttl > 0 then
-  for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
+  for k = 1, last_key do redis.call('PEXPIRE', KEYS[k], ttl) end
 end
+reindex(KEYS[1], last_key + 1, at)
+return 1
+)lua"};
+
+/// Deletes a model and its index entries: KEYS = model keys, index keys; ARGV = model key count,
+/// then the index section of reindex(). Returns DEL's count.
+inline const script remove{std::string(reindex_function) + R"lua(
+local model_keys = tonumber(ARGV[1])
+local deleted = redis.call('DEL', unpack(KEYS, 1, model_keys))
+reindex(KEYS[1], model_keys + 1, 2)
+return deleted
+)lua"};
+
+/// Brings a model's index entries up to date after a field operation, or removes those of a model
+/// that expired: KEYS = model hash, index keys; ARGV = the index section of reindex().
+inline const script reindex{std::string(reindex_function) + R"lua(
+reindex(KEYS[1], 2, 1)
 return 1
 )lua"};
 

@@ -8,11 +8,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "rapyer/client.hpp"
+#include "rapyer/detail/index.hpp"
 #include "rapyer/detail/script.hpp"
 #include "rapyer/model_config.hpp"
 
@@ -65,6 +67,10 @@ class model_base {
   virtual const model_config& config() const = 0;
   /// The model key and the key of every list / dict / set field.
   virtual std::vector<std::string> all_keys() const = 0;
+  /// The class's indexed fields (model_config::indexes).
+  virtual std::span<const index_spec> indexes() const = 0;
+  /// "<prefix><Name>": what every key of the class starts with.
+  std::string class_head() const { return config().prefix + model_name(); }
   /// Safe-load fields that failed to decode in the last load.
   const std::vector<load_issue>& load_errors() const noexcept { return load_errors_; }
 
@@ -72,6 +78,9 @@ class model_base {
   client& redis() const;
   /// Name of the top-level field stored at `member` (an address inside this model).
   virtual std::string_view field_name_of(const void* member) const = 0;
+
+  /// Appends a call of scripts::reindex for the indexed fields among `specs` (nothing when empty).
+  void push_reindex(request& req, std::span<const index_spec> specs) const;
 
   /// Appends `EXPIRE key ttl` for every key when refresh_ttl is configured.
   void push_refresh(request& req) const;

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "rapyer/detail/command_interface.hpp"
@@ -15,7 +16,7 @@ std::string sha1_hex(std::string_view data);
 
 class script {
  public:
-  explicit script(std::string_view source) : source_(source), sha_(sha1_hex(source)) {}
+  explicit script(std::string source) : source_(std::move(source)), sha_(sha1_hex(source_)) {}
   std::string_view source() const noexcept { return source_; }
   const std::string& sha() const noexcept { return sha_; }
 
@@ -26,24 +27,42 @@ class script {
   }
 
  private:
-  std::string_view source_;
+  std::string source_;
   std::string sha_;
 };
 
+/// True when the reply is a NOSCRIPT error.
+bool is_noscript(const reply& r);
 /// True when the reply, or an element of an EXEC array, is a NOSCRIPT error.
 bool has_noscript(const std::vector<reply>& replies);
 
-/// Executes `req` on `target` (a client, connection or lease); on NOSCRIPT, loads `used` and
-/// executes `req` again, once, in one round trip. Returns the replies of `req` only.
+/// Executes `req` preceded by SCRIPT LOAD of `used` and `also` (either may be null), in one round
+/// trip. Returns the replies of `req` only.
 template <class Target>
-awaitable<std::vector<reply>> execute_with_script(Target& target, const request& req, const script* used) {
-  auto replies = co_await target.execute(req);
-  if (used == nullptr || !has_noscript(replies)) co_return replies;
-  request retry;
-  retry.push("SCRIPT", "LOAD", used->source()).append(req);
-  replies = co_await target.execute(retry);
-  replies.erase(replies.begin());
+awaitable<std::vector<reply>> execute_loading_first(Target& target, const request& req, const script* used,
+                                                    const script* also = nullptr) {
+  request loaded;
+  std::size_t loads = 0;
+  for (const script* s : {used, also}) {
+    if (s == nullptr) continue;
+    loaded.push("SCRIPT", "LOAD", s->source());
+    ++loads;
+  }
+  loaded.append(req);
+  auto replies = co_await target.execute(loaded);
+  replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(loads));
   co_return replies;
+}
+
+/// Executes `req` on `target` (a client, connection or lease); on NOSCRIPT, executes it again,
+/// once, preceded by SCRIPT LOAD of the scripts it uses (`used`, and `also` when not null). Only
+/// for requests that had no effect when a script was missing, or whose effects repeat safely.
+template <class Target>
+awaitable<std::vector<reply>> execute_with_script(Target& target, const request& req, const script* used,
+                                                  const script* also = nullptr) {
+  auto replies = co_await target.execute(req);
+  if ((used == nullptr && also == nullptr) || !has_noscript(replies)) co_return replies;
+  co_return co_await execute_loading_first(target, req, used, also);
 }
 
 }  // namespace rapyer::detail

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <boost/describe/enum.hpp>
+#include <boost/describe/enumerators.hpp>
 #include <boost/describe/members.hpp>
 #include <chrono>
 #include <cstddef>

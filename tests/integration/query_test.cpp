@@ -1,0 +1,322 @@
+#include "rapyer/query.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "rapyer/rapyer.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using rapyer::awaitable;
+using rapyer::where;
+using namespace std::chrono_literals;
+
+enum class Tier { free, pro, enterprise };
+BOOST_DESCRIBE_ENUM(Tier, free, pro, enterprise)
+
+struct Place {
+  std::string city;
+  int zip = 0;
+};
+BOOST_DESCRIBE_STRUCT(Place, (), (city, zip))
+
+struct Member : rapyer::AtomicRedisModel<Member> {
+  rapyer::RedisStr name;
+  rapyer::RedisInt age;
+  rapyer::RedisFloat score;
+  rapyer::RedisBool active;
+  Tier tier = Tier::free;
+  std::optional<std::string> nickname;
+  rapyer::RedisDatetime joined;
+  Place place;
+  long long big = 0;
+  rapyer::RedisList<std::string> tags;
+  std::vector<int> history;  // JSON: not indexable
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"name", "age", "score", "active", "tier", "nickname", "joined", "place.city", "big"};
+    return c;
+  }
+};
+BOOST_DESCRIBE_STRUCT(Member, (), (name, age, score, active, tier, nickname, joined, place, big, tags, history))
+
+struct Unindexed : rapyer::AtomicRedisModel<Unindexed> {
+  rapyer::RedisInt age;
+};
+BOOST_DESCRIBE_STRUCT(Unindexed, (), (age))
+
+struct BadIndex : rapyer::AtomicRedisModel<BadIndex> {
+  std::vector<int> history;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"history"};
+    return c;
+  }
+};
+BOOST_DESCRIBE_STRUCT(BadIndex, (), (history))
+
+struct MisnamedIndex : rapyer::AtomicRedisModel<MisnamedIndex> {
+  rapyer::RedisInt age;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"agee"};
+    return c;
+  }
+};
+BOOST_DESCRIBE_STRUCT(MisnamedIndex, (), (age))
+
+const std::vector<std::string> names = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "mallory"};
+const std::vector<std::string> cities = {"Paris", "Berlin", "Lisbon"};
+
+Member make_member(int i) {
+  Member m;
+  m.name = names[static_cast<std::size_t>(i) % names.size()] + std::to_string(i % 3);
+  m.age = i % 50;
+  m.score = (i % 10) * 0.5;
+  m.active = i % 3 == 0;
+  m.tier = static_cast<Tier>(i % 3);
+  if (i % 4 == 0) m.nickname = "n" + std::to_string(i % 8);
+  m.joined = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000LL + i * 3600LL));
+  m.place.city = cities[static_cast<std::size_t>(i) % cities.size()];
+  m.big = (1LL << 53) + (i % 5);  // beyond 2^53: neighbours share a sorted-set score
+  return m;
+}
+
+std::set<std::string> ids_of(const std::vector<Member>& models) {
+  std::set<std::string> out;
+  for (const auto& m : models) out.insert(m.id());
+  return out;
+}
+
+class QueryTest : public rapyer::test::model_test {
+ protected:
+  std::vector<Member> members;
+
+  void SetUp() override {
+    model_test::SetUp();
+    for (int i = 0; i < 300; ++i) members.push_back(make_member(i));
+    run(Member::ainsert(std::span<const Member>(members)));
+  }
+
+  /// What afind(q) returns must be exactly the members the query's check accepts.
+  void expect_exact(const rapyer::query<Member>& q, std::size_t expected_at_least = 1) {
+    std::set<std::string> expected;
+    for (const auto& m : members)
+      if (q.matches(m)) expected.insert(m.id());
+    EXPECT_GE(expected.size(), expected_at_least);
+    const auto found = run(Member::afind(q));
+    EXPECT_EQ(found.size(), expected.size());
+    EXPECT_EQ(ids_of(found), expected);
+  }
+};
+
+TEST_F(QueryTest, EveryConditionFindsExactlyTheMatchingModels) {
+  expect_exact(where(&Member::age) == 30);
+  expect_exact(where(&Member::age) > 30);
+  expect_exact(where(&Member::age) >= 30);
+  expect_exact(where(&Member::age) < 10);
+  expect_exact(where(&Member::age) <= 0);
+  expect_exact(where(&Member::age).between(20, 29));
+  expect_exact(where(&Member::score) <= 2.5);
+  expect_exact(where(&Member::score) > 4.0);
+  expect_exact(where(&Member::active) == true);
+  expect_exact(where(&Member::tier) == Tier::pro);
+  expect_exact(where(&Member::name) == "carol2");
+  expect_exact(where(&Member::name).starts_with("mal"));
+  expect_exact(where(&Member::name) > "erin");
+  expect_exact(where(&Member::name) <= "bob1");
+  expect_exact(where(&Member::nickname) == "n4");
+  expect_exact(where(&Member::nickname) >= "n");  // only models that have a nickname
+  expect_exact(where(&Member::joined) >= std::chrono::system_clock::time_point(std::chrono::seconds(1'700'500'000)));
+  expect_exact(where(&Member::place, &Place::city) == "Lisbon");
+  expect_exact(where(&Member::big) == (1LL << 53) + 1);  // the score is shared, the check is exact
+  expect_exact(where(&Member::big) > (1LL << 53) + 3);
+  expect_exact(where(&Member::age) >= 40 && where(&Member::active) == true);
+  expect_exact(where(&Member::age) < 5 || where(&Member::name).starts_with("grace"));
+  expect_exact((where(&Member::age) < 5 || where(&Member::age) > 45) &&
+               where(&Member::place, &Place::city) == "Paris" && where(&Member::tier) == Tier::free);
+  EXPECT_TRUE(run(Member::afind(where(&Member::age) > 1000)).empty());
+  EXPECT_TRUE(run(Member::afind(where(&Member::name) == "nobody")).empty());
+}
+
+TEST_F(QueryTest, ResultsFollowTheFirstConditionsOrderAndLimit) {
+  const auto young = run(Member::afind(where(&Member::age) < 20));
+  ASSERT_FALSE(young.empty());
+  EXPECT_TRUE(std::is_sorted(young.begin(), young.end(),
+                             [](const Member& a, const Member& b) { return a.age.value() < b.age.value(); }));
+  const auto three = run(Member::afind(where(&Member::age) >= 10, 3));
+  ASSERT_EQ(three.size(), 3U);
+  for (const auto& m : three) EXPECT_EQ(m.age.value(), 10);
+  const auto one = run(Member::afind_one(where(&Member::name) == "dave0"));
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->name.value(), "dave0");
+  EXPECT_FALSE(run(Member::afind_one(where(&Member::name) == "dave9")).has_value());
+  EXPECT_TRUE(run(Member::afind(where(&Member::age) >= 0, 0)).empty());
+}
+
+TEST_F(QueryTest, EveryWriteKeepsTheIndexCurrent) {
+  Member& m = members[7];  // age 7
+  const std::string original = m.name.value();
+  const auto ages = [&](long long age) {
+    return ids_of(run(Member::afind(where(&Member::age) == age))).contains(m.id());
+  };
+  const auto named = [&](const std::string& name) {
+    return ids_of(run(Member::afind(where(&Member::name) == name))).contains(m.id());
+  };
+  ASSERT_TRUE(ages(7));
+
+  run(m.age.aincrease(100));  // HINCRBY + reindex in one MULTI
+  EXPECT_FALSE(ages(7));
+  EXPECT_TRUE(ages(107));
+  run(m.age.amultiply(2));
+  EXPECT_TRUE(ages(214));
+  m.age = 5;
+  run(m.age.save());  // field save
+  EXPECT_TRUE(ages(5));
+  EXPECT_FALSE(ages(214));
+
+  run(m.name.aappend("-x"));
+  EXPECT_TRUE(named(original + "-x"));
+  EXPECT_FALSE(named(original));
+  // The previous member of a text index is removed, not left behind.
+  EXPECT_EQ(raw("HLEN", "Member:index:name:members").as_integer(), 300);
+  EXPECT_EQ(raw("ZCARD", "Member:index:name").as_integer(), 300);
+
+  run(m.active.aset(true));
+  EXPECT_TRUE(ids_of(run(Member::afind(where(&Member::active) == true))).contains(m.id()));
+  const auto before = m.joined.value();
+  run(m.joined.aadd(std::chrono::hours(24 * 365 * 10)));
+  EXPECT_TRUE(
+      ids_of(run(Member::afind(where(&Member::joined) > before + std::chrono::hours(24 * 365)))).contains(m.id()));
+
+  // After SCRIPT FLUSH the operation still runs once: only the index update is resent.
+  raw("SCRIPT", "FLUSH");
+  run(m.age.aincrease(1));
+  EXPECT_EQ(raw("HGET", m.key(), "age").as_string(), "6");
+  EXPECT_TRUE(ages(6));
+  raw("SCRIPT", "FLUSH");
+  run(m.age.amultiply(2));  // the operation's own script was missing: the whole MULTI is resent
+  EXPECT_EQ(raw("HGET", m.key(), "age").as_string(), "12");
+  EXPECT_TRUE(ages(12));
+  m.age = 5;
+  run(m.age.save());
+
+  // Inside a pipeline: the reindex is queued with the operation.
+  run(m.apipeline([](Member& fresh) -> awaitable<void> {
+    co_await fresh.age.aincrease(1000);
+    co_await fresh.tags.aappend("t");  // collections are not indexed
+  }));
+  EXPECT_TRUE(ages(1005));
+
+  // A whole-model save, a transaction, a duplicate.
+  m.name = "renamed";
+  m.nickname.reset();
+  run(m.save());
+  EXPECT_TRUE(named("renamed"));
+  EXPECT_FALSE(named(original + "-x"));
+  EXPECT_FALSE(ids_of(run(Member::afind(where(&Member::nickname) >= ""))).contains(m.id()));
+  m = run(m.atransaction([](Member& fresh) -> awaitable<void> {
+    fresh.age = 77777;
+    co_return;
+  }));
+  EXPECT_TRUE(ages(77777));
+  const Member copy = run(m.aduplicate());
+  EXPECT_EQ(run(Member::afind(where(&Member::age) == 77777)).size(), 2U);
+
+  // Deletes remove the entries.
+  EXPECT_TRUE(run(copy.adelete()));
+  EXPECT_EQ(run(Member::afind(where(&Member::age) == 77777)).size(), 1U);
+  std::vector<std::string> keys = {m.key(), members[8].key()};
+  EXPECT_EQ(run(Member::adelete_many(keys)), 2U);
+  EXPECT_TRUE(run(Member::afind(where(&Member::age) == 77777)).empty());
+  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 298);
+  EXPECT_EQ(raw("ZCARD", "Member:index:name").as_integer(), 298);
+  EXPECT_EQ(raw("HLEN", "Member:index:name:members").as_integer(), 298);
+  EXPECT_TRUE(run(Member::adelete_by_key(members[9].key())));
+  EXPECT_FALSE(run(Member::adelete_by_key(members[9].key())));
+  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 297);
+}
+
+TEST_F(QueryTest, EntriesOfModelsThatVanishedAreRemovedByTheQueryThatMeetsThem) {
+  // As when a TTL expires: the model's keys go, the index entries stay until a query sees them.
+  const std::string gone = members[10].key();
+  raw("DEL", gone, gone + ":tags");
+  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 300);
+  const auto found = run(Member::afind(where(&Member::age) == 10));
+  EXPECT_FALSE(ids_of(found).contains(members[10].id()));
+  EXPECT_EQ(found.size(), 5U);  // 60, 110, ... share age 10; 10 itself is gone
+  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 299);
+  EXPECT_EQ(raw("ZCARD", "Member:index:name").as_integer(), 299);
+  EXPECT_EQ(raw("HLEN", "Member:index:name:members").as_integer(), 299);
+}
+
+TEST_F(QueryTest, TextWithNulAndHighBytesIsMatchedExactly) {
+  raw("FLUSHDB");
+  const std::vector<std::string> texts = {std::string("a"),
+                                          std::string("a\0", 2),
+                                          std::string("a\0b", 3),
+                                          std::string("a\0\0", 3),
+                                          std::string("a\x01", 2),
+                                          std::string("ab"),
+                                          std::string("\xff\xff", 2),
+                                          std::string("\xff\xfe", 2),
+                                          std::string(""),
+                                          std::string("x\r\n*3]]--", 9)};
+  std::vector<Member> odd;
+  for (const auto& t : texts) {
+    Member m = make_member(1);
+    m.name = t;
+    odd.push_back(m);
+  }
+  run(Member::ainsert(std::span<const Member>(odd)));
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto found = run(Member::afind(where(&Member::name) == texts[i]));
+    ASSERT_EQ(found.size(), 1U) << i;
+    EXPECT_EQ(found.front().id(), odd[i].id()) << i;
+  }
+  // Prefixes across NUL and 0xFF bytes: "a" starts 6 of them, "a\0" 3, "\xff" 2.
+  EXPECT_EQ(run(Member::afind(where(&Member::name).starts_with("a"))).size(), 6U);
+  EXPECT_EQ(run(Member::afind(where(&Member::name).starts_with(std::string("a\0", 2)))).size(), 3U);
+  EXPECT_EQ(run(Member::afind(where(&Member::name).starts_with("\xff"))).size(), 2U);
+  EXPECT_EQ(run(Member::afind(where(&Member::name).starts_with("\xff\xff"))).size(), 1U);
+}
+
+TEST_F(QueryTest, QueriesOnFieldsWithoutAnIndexAreRefused) {
+  EXPECT_THROW((void)run(Unindexed::afind(where(&Unindexed::age) == 1)), rapyer::usage_error);
+  EXPECT_THROW((void)run(Member::afind(where(&Member::place, &Place::zip) == 1)), rapyer::usage_error);
+  BadIndex bad;
+  EXPECT_THROW(run(bad.save()), rapyer::usage_error);  // a JSON field cannot be indexed
+  MisnamedIndex misnamed;
+  try {
+    run(misnamed.save());
+    ADD_FAILURE() << "a misnamed index was accepted";
+  } catch (const rapyer::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("agee"), std::string::npos);
+  }
+  // 300 model hashes, 4 number indexes, 5 text indexes of two keys each: nothing of the refused
+  // saves was written.
+  EXPECT_EQ(raw("DBSIZE").as_integer(), 300 + 4 + 5 * 2);
+}
+
+// The index stays exact under concurrent increments from several processes.
+TEST_F(QueryTest, IndexMatchesTheDataAfterConcurrentIncrementsAcrossProcesses) {
+  constexpr int processes = 4;
+  constexpr int coroutines = 50;
+  std::vector<std::string> keys;
+  for (int i = 0; i < 10; ++i) keys.push_back(members[static_cast<std::size_t>(i)].key());
+  std::vector<Member> mine;
+  const auto load = [&](int) -> awaitable<void> { mine = co_await Member::afind(keys); };
+  const auto work = [&](int, int c) -> awaitable<void> {
+    co_await mine[static_cast<std::size_t>(c) % mine.size()].age.aincrease(1);
+  };
+  ASSERT_TRUE(rapyer::test::run_in_processes(processes, coroutines, load, work));
+  for (std::size_t i = 0; i < 10; ++i) {
+    const long long expected = static_cast<long long>(i) + processes * coroutines / 10;
+    EXPECT_EQ(raw("HGET", keys[i], "age").as_string(), std::to_string(expected));
+    EXPECT_EQ(raw("ZSCORE", "Member:index:age", members[i].id()).as_string(), std::to_string(expected));
+    EXPECT_TRUE(ids_of(run(Member::afind(where(&Member::age) == expected))).contains(members[i].id()));
+  }
+}
+
+}  // namespace
