@@ -4,7 +4,9 @@
 //   raw hiredis                    the same commands, blocking, one round trip per operation
 //   rapyer N coroutines            N concurrent coroutines on ONE connection (automatic pipelining)
 // Groups: INCR and SET (the client), HINCRBY = RedisInt::aincrease and RPUSH = RedisList::aappend
-// (field operations), and save / get of a 10-field model with 3 collections.
+// (field operations), save / get of a 10-field model with 3 collections, HINCRBY+ix = aincrease of
+// an indexed field (with its index update), and query = afind(where(age) == v) finding 10 of 1000
+// models (index range, then one read).
 // Usage: rapyer_benchmark [--ops N] [--repeat R]     (always a private server; REDIS_URL is ignored)
 #include <hiredis/hiredis.h>
 
@@ -37,6 +39,18 @@ struct BenchModel : rapyer::AtomicRedisModel<BenchModel> {
   rapyer::RedisSet<std::string> roles;
 };
 BOOST_DESCRIBE_STRUCT(BenchModel, (), (name, age, score, active, email, city, created, tags, metadata, roles))
+
+struct IndexedModel : rapyer::AtomicRedisModel<IndexedModel> {
+  rapyer::RedisStr name;
+  rapyer::RedisInt age;
+  std::string city;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config config;
+    config.indexes = {"name", "age", "city"};
+    return config;
+  }
+};
+BOOST_DESCRIBE_STRUCT(IndexedModel, (), (name, age, city))
 
 namespace {
 
@@ -83,18 +97,26 @@ double redis_benchmark(std::uint16_t port, const std::vector<std::string>& argv,
   return std::stod(fields.substr(first + 3));
 }
 
-/// Raw hiredis, blocking: sends `payload` (one operation's commands, `replies` replies) and waits
-/// for all its replies, `ops` times.
-double raw_hiredis(std::uint16_t port, const std::string& payload, int replies, long ops) {
+/// One round trip of an operation: the commands sent, and how many replies they get.
+struct round_trip {
+  std::string payload;
+  int replies;
+};
+
+/// Raw hiredis, blocking: runs an operation's round trips one after another, each waiting for all
+/// its replies, `ops` times.
+double raw_hiredis(std::uint16_t port, const std::vector<round_trip>& operation, long ops) {
   redisContext* ctx = redisConnect("127.0.0.1", port);
   if (ctx == nullptr || ctx->err != 0) throw std::runtime_error("hiredis cannot connect");
   const auto start = bench_clock::now();
   for (long i = 0; i < ops; ++i) {
-    redisAppendFormattedCommand(ctx, payload.data(), payload.size());
-    for (int r = 0; r < replies; ++r) {
-      void* reply = nullptr;
-      if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error("hiredis command failed");
-      freeReplyObject(reply);
+    for (const auto& trip : operation) {
+      redisAppendFormattedCommand(ctx, trip.payload.data(), trip.payload.size());
+      for (int r = 0; r < trip.replies; ++r) {
+        void* reply = nullptr;
+        if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error("hiredis command failed");
+        freeReplyObject(reply);
+      }
     }
   }
   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
@@ -140,6 +162,24 @@ double rapyer_coroutines(const std::string& url, long ops, int coroutines,
       });
   ctx.run();
   return rate;
+}
+
+/// Runs one coroutine to completion with a default client on `url`.
+void run_once(const std::string& url, const std::function<rapyer::awaitable<void>()>& task) {
+  asio::io_context ctx;
+  auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), url);
+  asio::co_spawn(
+      ctx,
+      [&]() -> rapyer::awaitable<void> {
+        co_await redis->connect();
+        rapyer::init(redis);
+        co_await task();
+        rapyer::teardown();
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  ctx.run();
 }
 
 BenchModel sample_model() {
@@ -201,7 +241,9 @@ int main(int argc, char** argv) {
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
       add(command, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
-      add(command, "raw hiredis (blocking)", false, [&] { return raw_hiredis(port, payload_of(one), 1, slow_ops); });
+      add(command, "raw hiredis (blocking)", false, [&] {
+        return raw_hiredis(port, {{payload_of(one), 1}}, slow_ops);
+      });
       for (int coroutines : {1, 64, 1000}) {
         add(command, "rapyer " + std::to_string(coroutines) + " coroutines", true, [&] {
           return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
@@ -219,22 +261,7 @@ int main(int argc, char** argv) {
     // Field operations on one model: aincrease (HINCRBY) and aappend (RPUSH).
     BenchModel model = sample_model();
     const std::string key = model.key();
-    {
-      asio::io_context ctx;
-      auto redis = std::make_shared<rapyer::client>(ctx.get_executor(), url);
-      asio::co_spawn(
-          ctx,
-          [&]() -> rapyer::awaitable<void> {
-            co_await redis->connect();
-            rapyer::init(redis);
-            co_await model.save();
-            rapyer::teardown();
-          },
-          [](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);
-          });
-      ctx.run();
-    }
+    run_once(url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });
     for (const std::string op : {"aincrease", "aappend"}) {
       const std::string group = op == "aincrease" ? "HINCRBY" : "RPUSH";
       const std::vector<std::string> argv_ = op == "aincrease"
@@ -243,7 +270,7 @@ int main(int argc, char** argv) {
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
       add(group, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
-      add(group, "raw hiredis (blocking)", false, [&] { return raw_hiredis(port, payload_of(one), 1, slow_ops); });
+      add(group, "raw hiredis (blocking)", false, [&] { return raw_hiredis(port, {{payload_of(one), 1}}, slow_ops); });
       for (int coroutines : {1, 1000}) {
         add(group, "rapyer " + op + " " + std::to_string(coroutines) + " coroutines", true, [&] {
           return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
@@ -275,16 +302,18 @@ int main(int argc, char** argv) {
     }
     add("save", "redis-benchmark -P16 -c50 (EVALSHA)", false,
         [&] { return redis_benchmark(port, save_argv, opts.ops / 5); });
-    add("save", "raw hiredis (same commands)", false,
-        [&] { return raw_hiredis(port, payload_of(save_request), 1, slow_ops); });
+    add("save", "raw hiredis (same commands)", false, [&] {
+      return raw_hiredis(port, {{payload_of(save_request), 1}}, slow_ops);
+    });
     for (int coroutines : {1, 1000}) {
       add("save", "rapyer save " + std::to_string(coroutines) + " coroutines", true, [&] {
         return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
                                  [&](long) -> rapyer::awaitable<void> { co_await model.save(); });
       });
     }
-    add("get", "raw hiredis (same commands)", false,
-        [&] { return raw_hiredis(port, payload_of(get_request), static_cast<int>(get_request.size()), slow_ops); });
+    add("get", "raw hiredis (same commands)", false, [&] {
+      return raw_hiredis(port, {{payload_of(get_request), static_cast<int>(get_request.size())}}, slow_ops);
+    });
     for (int coroutines : {1, 1000}) {
       add("get", "rapyer get " + std::to_string(coroutines) + " coroutines", true, [&] {
         return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
@@ -292,7 +321,56 @@ int main(int argc, char** argv) {
       });
     }
 
-    std::printf("%-8s %-36s %14s %12s %12s\n", "group", "case", "ops/s", "vs r-bench", "vs hiredis");
+    // An indexed field: aincrease runs MULTI, HINCRBY, the index update, EXEC; raw hiredis sends
+    // the same. A query finds 10 of 1000 models: ZRANGEBYSCORE, then MULTI, 10 HGETALL, EXEC.
+    std::vector<IndexedModel> indexed(1000);
+    for (std::size_t i = 0; i < indexed.size(); ++i) {
+      indexed[i].name = "name" + std::to_string(i);
+      indexed[i].age = static_cast<long long>(i % 100);
+      indexed[i].city = i % 2 == 0 ? "Paris" : "Lisbon";
+    }
+    run_once(url, [&]() -> rapyer::awaitable<void> { co_await IndexedModel::ainsert(indexed); });
+    IndexedModel& counter = indexed[0];
+    rapyer::request indexed_increase;
+    indexed_increase.push("MULTI").push("HINCRBY", counter.key(), "age", 1);
+    const auto& specs = IndexedModel::class_indexes();
+    for (const auto& spec : specs) {
+      if (spec.path == "age")
+        counter.push_reindex(indexed_increase, std::span<const rapyer::detail::index_spec>(&spec, 1));
+    }
+    indexed_increase.push("EXEC");
+    add("HINCRBY+ix", "raw hiredis (same commands)", false, [&] {
+      return raw_hiredis(port, {{payload_of(indexed_increase), 4}}, slow_ops);
+    });
+    for (int coroutines : {1, 1000}) {
+      add("HINCRBY+ix", "rapyer aincrease " + std::to_string(coroutines) + " coroutines", true, [&] {
+        return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+                                 [&](long) -> rapyer::awaitable<void> { co_await counter.age.aincrease(1); });
+      });
+    }
+    const long queried_age = 42;
+    rapyer::request range_request;
+    range_request.push("ZRANGEBYSCORE", rapyer::detail::index_key("IndexedModel", "age"), queried_age, queried_age);
+    rapyer::request read_request;
+    read_request.push("MULTI");
+    for (const auto& m : indexed) {
+      if (m.age.value() == queried_age) IndexedModel::append_read(read_request, m.key());
+    }
+    read_request.push("EXEC");
+    add("query", "raw hiredis (same commands)", false, [&] {
+      return raw_hiredis(port, {{payload_of(range_request), 1}, {payload_of(read_request), 12}}, slow_ops / 2);
+    });
+    for (int coroutines : {1, 1000}) {
+      add("query", "rapyer afind " + std::to_string(coroutines) + " coroutines", true, [&] {
+        return rapyer_coroutines(
+            url, coroutines == 1 ? slow_ops / 2 : opts.ops / 20, coroutines, [&](long) -> rapyer::awaitable<void> {
+              const auto found = co_await IndexedModel::afind(rapyer::where(&IndexedModel::age) == queried_age);
+              if (found.size() != 10) throw std::runtime_error("query found a wrong count");
+            });
+      });
+    }
+
+    std::printf("%-10s %-36s %14s %12s %12s\n", "group", "case", "ops/s", "vs r-bench", "vs hiredis");
     const auto baseline = [&](const std::string& group, std::string_view prefix) {
       for (const auto& r : rows) {
         if (r.group == group && r.name.starts_with(prefix)) return r.ops_per_s;
@@ -303,7 +381,7 @@ int main(int argc, char** argv) {
       return base > 0 ? std::to_string(value / base).substr(0, 5) : std::string("n/a");
     };
     for (const auto& r : rows) {
-      std::printf("%-8s %-36s %14.0f %12s %12s\n", r.group.c_str(), r.name.c_str(), r.ops_per_s,
+      std::printf("%-10s %-36s %14.0f %12s %12s\n", r.group.c_str(), r.name.c_str(), r.ops_per_s,
                   ratio(r.ops_per_s, baseline(r.group, "redis-benchmark")).c_str(),
                   ratio(r.ops_per_s, baseline(r.group, "raw hiredis")).c_str());
     }
