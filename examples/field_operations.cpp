@@ -83,6 +83,19 @@ rapyer::awaitable<void> field_operations() {
   const Player loaded = co_await Player::get(p.key());
   check(loaded.level == 99 && loaded.stats.at("strength") == 10 && loaded.homes[0].city == "Zion", "reload");
   std::cout << "reloaded " << loaded.key() << '\n';
+
+  // Several fields at once: only these, in one MULTI/EXEC.
+  p.name = "the one";
+  p.online = true;
+  co_await p.aupdate(p.name, p.online);
+  const Player updated = co_await Player::get(p.key());
+  check(updated.name == "the one" && updated.online && updated.level == 99, "aupdate");
+
+  // Copies under new ids, saved together.
+  const auto clones = co_await p.aduplicate_many(2);
+  check(clones.size() == 2 && clones[0].key() != p.key(), "aduplicate_many");
+  std::vector<std::string> doomed = {clones[0].key(), clones[1].key()};
+  co_await Player::adelete_many(doomed);
   co_await p.adelete();
 }
 

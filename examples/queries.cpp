@@ -34,7 +34,7 @@ rapyer::awaitable<void> queries() {
   const char* cities[] = {"London", "London", "Boston", "Boston", "Austin", "Arlington"};
   for (std::size_t i = 0; i < customers.size(); ++i) {
     customers[i].name = names[i];
-    customers[i].age = static_cast<long long>(30 + 5 * i);
+    customers[i].age = 30 + 5 * static_cast<long long>(i);
     customers[i].plan = i % 2 == 0 ? Plan::pro : Plan::free;
     customers[i].address.city = cities[i];
   }

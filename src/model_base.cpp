@@ -80,9 +80,13 @@ awaitable<void> model_base::perform(request command, reply_handler apply, const 
   // operations pass no field: their scripts update the index themselves).
   std::span<const index_spec> reindexed;
   if (!field.empty()) {
+    // The field itself, or the paths inside it (a nested struct): adjacent, as the paths are sorted.
+    const auto under = [&](const index_spec& s) {
+      return s.path.starts_with(field) && (s.path.size() == field.size() || s.path[field.size()] == '.');
+    };
     const auto all = indexes();
-    const auto it = std::find_if(all.begin(), all.end(), [&](const index_spec& s) { return s.path == field; });
-    if (it != all.end()) reindexed = std::span<const index_spec>(&*it, 1);
+    const auto first = std::find_if(all.begin(), all.end(), under);
+    reindexed = std::span<const index_spec>(first, std::find_if_not(first, all.end(), under));
   }
   if (pipeline_state* pipeline = active_pipeline()) {
     std::string description = name + " " + key();

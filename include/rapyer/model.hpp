@@ -13,6 +13,7 @@
 
 #include <boost/describe.hpp>  // BOOST_DESCRIBE_STRUCT / BOOST_DESCRIBE_ENUM for the user's models
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -229,6 +230,29 @@ class AtomicRedisModel : public detail::model_base {
     co_return copy;
   }
 
+  /// Saves `count` copies under new ids in one atomic MULTI/EXEC and returns them.
+  awaitable<std::vector<Derived>> aduplicate_many(std::size_t count) const {
+    if constexpr (detail::has_key_field<Derived>()) {
+      throw usage_error(class_name() + " has a Key field: a duplicate would have the same key");
+    }
+    std::vector<Derived> copies(count, self());
+    for (auto& copy : copies) copy.id_ = detail::new_uuid4();
+    co_await ainsert(std::span<const Derived>(copies));
+    co_return copies;
+  }
+
+  /// Writes the local values of the given fields of this model, and only those, atomically in one
+  /// MULTI/EXEC: `user.name = "Bob"; user.age = 30; co_await user.aupdate(user.name, user.age);`.
+  /// Any top-level field but the Key and Version fields; indexes and the TTL refresh follow.
+  template <class... Fields>
+  requires(sizeof...(Fields) > 0) awaitable<void> aupdate(const Fields&... fields) {
+    std::vector<std::function<awaitable<void>()>> writes;
+    (writes.push_back(field_writer(fields)), ...);
+    co_await apipeline([&](Derived&) -> awaitable<void> {
+      for (const auto& write : writes) co_await write();
+    });
+  }
+
   // ---- many models, one round trip each ----
 
   /// Saves all models in one atomic MULTI/EXEC.
@@ -413,6 +437,45 @@ class AtomicRedisModel : public detail::model_base {
 
  private:
   friend Derived;
+  /// What aupdate does for one field: a proxy's own save(), or HSET / HDEL of a plain value's
+  /// hash fields (a nested struct's dotted fields; an empty optional is deleted).
+  template <class Field>
+  std::function<awaitable<void>()> field_writer(const Field& field) const {
+    static_assert(!detail::is_key_field_v<Field> && !detail::is_version_field_v<Field>,
+                  "aupdate cannot write the Key field (it is the id) or the Version field (save() does)");
+    const std::string name(field_name_of(&field));
+    if (name.empty()) throw usage_error("aupdate: an argument is not a top-level field of this " + class_name());
+    if constexpr (detail::is_proxy_v<Field>) {
+      return [&field] { return field.save(); };
+    } else {
+      return [this, &field, name]() -> awaitable<void> {
+        std::vector<std::string> pairs;
+        std::vector<std::string> absent;
+        const auto add = [&](const std::string& path, const auto& value) {
+          const std::size_t before = pairs.size();
+          detail::encode_hash_field(pairs, path, value);
+          if (pairs.size() == before) absent.push_back(path);
+        };
+        if constexpr (detail::is_flattened_struct_v<Field>) {
+          detail::for_each_hash_field(field, name + ".", add);
+        } else {
+          add(name, field);
+        }
+        const std::string k = key();
+        if (!pairs.empty()) {
+          request set;
+          set.push("HSET", k, pairs);
+          co_await perform(std::move(set), {}, nullptr, name);
+        }
+        if (!absent.empty()) {
+          request remove;
+          remove.push("HDEL", k, absent);
+          co_await perform(std::move(remove), {}, nullptr, name);
+        }
+      };
+    }
+  }
+
   /// The model's Version field, if it has one.
   const Version* version_field() const {
     const Version* found = nullptr;

@@ -390,6 +390,64 @@ TEST_F(ModelTest, DeleteExistsTtlAndDuplicate) {
   EXPECT_THROW(run(s.aduplicate()), rapyer::usage_error);
 }
 
+TEST_F(ModelTest, DuplicateManySavesAllCopiesAtOnce) {
+  User user;
+  user.name = "orig";
+  user.roles = std::set<std::string>{"a", "b"};
+  run(user.save());
+  const std::vector<User> copies = run(user.aduplicate_many(3));
+  ASSERT_EQ(copies.size(), 3U);
+  std::set<std::string> keys = {user.key()};
+  for (const auto& c : copies) {
+    keys.insert(c.key());
+    const User loaded = run(User::get(c.key()));
+    EXPECT_EQ(loaded.name, "orig");
+    EXPECT_EQ(loaded.roles.value(), (std::set<std::string>{"a", "b"}));
+  }
+  EXPECT_EQ(keys.size(), 4U);  // every copy has an id of its own
+  EXPECT_TRUE(run(user.aduplicate_many(0)).empty());
+}
+
+// aupdate writes exactly the named fields, in one MULTI/EXEC, and leaves the rest as stored.
+TEST_F(ModelTest, UpdateWritesOnlyTheNamedFieldsAtomically) {
+  User user;
+  user.name = "before";
+  user.age = 1;
+  user.score = 1.5;
+  user.tags = std::vector<std::string>{"t1"};
+  user.address = Address{"Paris", 75001, std::string("Rue A")};
+  user.nickname = "nick";
+  run(user.save());
+  User other = run(User::get(user.key()));
+  other.score = 9.5;  // someone else's concurrent change to another field
+  run(other.score.save());
+
+  user.name = "after";
+  user.age = 2;
+  user.score = 0;  // changed locally but not named: must not be written
+  user.tags.push_back("t2");
+  user.address.city = "Lyon";
+  user.address.street.reset();
+  user.nickname.reset();
+  run(user.aupdate(user.name, user.age, user.tags, user.address, user.nickname));
+
+  const User loaded = run(User::get(user.key()));
+  EXPECT_EQ(loaded.name, "after");
+  EXPECT_EQ(loaded.age, 2);
+  EXPECT_EQ(loaded.score, 9.5);
+  EXPECT_EQ(loaded.tags.value(), (std::vector<std::string>{"t1", "t2"}));
+  EXPECT_EQ(loaded.address.city, "Lyon");
+  EXPECT_EQ(loaded.address.zip, 75001);
+  EXPECT_FALSE(loaded.address.street.has_value());
+  EXPECT_FALSE(loaded.nickname.has_value());
+  EXPECT_EQ(raw("HEXISTS", user.key(), "address.street").as_integer(), 0);
+
+  // A field of another model is refused before anything is sent.
+  user.name = "not written";
+  EXPECT_THROW(run(user.aupdate(user.name, other.age)), rapyer::usage_error);
+  EXPECT_EQ(raw("HGET", user.key(), "name").as_string(), "after");
+}
+
 TEST_F(ModelTest, BulkInsertFindAndDelete) {
   std::vector<User> users(5);
   for (std::size_t i = 0; i < users.size(); ++i) {

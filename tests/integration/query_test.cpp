@@ -221,6 +221,13 @@ TEST_F(QueryTest, EveryWriteKeepsTheIndexCurrent) {
     co_return;
   }));
   EXPECT_TRUE(ages(77777));
+  // aupdate of a nested struct (its dotted paths are indexed) and of a proxy.
+  m.place.city = "Oslo";
+  m.name = "updated";
+  run(m.aupdate(m.place, m.name));
+  EXPECT_TRUE(ids_of(run(Member::afind(where(&Member::place, &Place::city) == "Oslo"))).contains(m.id()));
+  EXPECT_TRUE(named("updated"));
+  EXPECT_FALSE(named("renamed"));
   const Member copy = run(m.aduplicate());
   EXPECT_EQ(run(Member::afind(where(&Member::age) == 77777)).size(), 2U);
 
