@@ -48,6 +48,9 @@ rapyer::awaitable<void> ttl_and_bulk() {
   auto any = co_await rapyer::aget(sessions[1].key());  // the class comes from the key
   std::cout << "aget gave a " << any->model_name() << '\n';
   check(dynamic_cast<Session*>(any.get()) != nullptr, "aget");
+  std::vector<std::string> mixed = {sessions[0].key(), sessions[1].key()};
+  const auto several = co_await rapyer::afind(mixed);  // any classes, one round trip
+  check(several.size() == 2, "rapyer::afind");
 
   std::vector<std::string> doomed;
   doomed.reserve(sessions.size());

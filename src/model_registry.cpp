@@ -13,7 +13,7 @@ namespace {
 
 struct registry {
   std::mutex mutex;
-  std::map<std::string, model_loader, std::less<>> loaders;
+  std::map<std::string, model_class, std::less<>> classes;
 };
 
 registry& models() {
@@ -23,19 +23,20 @@ registry& models() {
 
 }  // namespace
 
-void register_model(std::string key_head, model_loader loader) {
+void register_model(std::string key_head, const model_class& entry) {
   auto& r = models();
   const std::lock_guard lock(r.mutex);
-  r.loaders.insert_or_assign(std::move(key_head), loader);
+  r.classes.insert_or_assign(std::move(key_head), entry);
 }
 
-model_loader find_model_loader(std::string_view key) {
+std::optional<model_class> find_model_class(std::string_view key) {
   const auto brace = key.find(":{");
-  if (brace == std::string_view::npos) return nullptr;
+  if (brace == std::string_view::npos) return std::nullopt;
   auto& r = models();
   const std::lock_guard lock(r.mutex);
-  const auto it = r.loaders.find(key.substr(0, brace));
-  return it == r.loaders.end() ? nullptr : it->second;
+  const auto it = r.classes.find(key.substr(0, brace));
+  if (it == r.classes.end()) return std::nullopt;
+  return it->second;
 }
 
 std::string glob_escape(std::string_view text) {
@@ -115,9 +116,50 @@ std::string unqualified_name(std::string_view pretty) {
 namespace rapyer {
 
 awaitable<std::unique_ptr<any_model>> aget(std::string key) {
-  const auto loader = detail::find_model_loader(key);
-  if (loader == nullptr) throw usage_error("no registered model class for key '" + key + "'");
-  co_return co_await loader(std::move(key));
+  std::vector<std::string> keys;
+  keys.push_back(std::move(key));
+  auto found = co_await afind(std::move(keys), missing_keys::raise);
+  co_return std::move(found.front());
+}
+
+awaitable<std::vector<std::unique_ptr<any_model>>> afind(std::vector<std::string> keys, missing_keys missing) {
+  std::vector<detail::model_class> classes;
+  classes.reserve(keys.size());
+  for (const auto& key : keys) {
+    auto found = detail::find_model_class(key);
+    if (!found) throw usage_error("no registered model class for key '" + key + "'");
+    classes.push_back(*found);
+  }
+  std::vector<std::unique_ptr<any_model>> models(keys.size());
+  std::vector<bool> done(keys.size(), false);
+  // One MULTI/EXEC per client the classes use (one in the usual case of a single default client).
+  for (std::size_t first = 0; first < keys.size(); ++first) {
+    if (done[first]) continue;
+    client& redis = classes[first].redis();
+    std::vector<std::size_t> batch;
+    request req;
+    req.push("MULTI");
+    for (std::size_t i = first; i < keys.size(); ++i) {
+      if (done[i] || &classes[i].redis() != &redis) continue;
+      classes[i].append_read(req, keys[i]);
+      batch.push_back(i);
+      done[i] = true;
+    }
+    req.push("EXEC");
+    const auto replies = co_await redis.execute(req);
+    replies.back().throw_if_error("EXEC");
+    const auto& results = replies.back().as_array();
+    std::size_t at = 0;
+    for (const std::size_t i : batch) {
+      const std::span<const reply> parts(results.data() + at, classes[i].read_size());
+      at += parts.size();
+      const bool absent = parts.front().is_array() && parts.front().as_array().empty();
+      if (absent && missing == missing_keys::raise) throw key_not_found(keys[i]);
+      if (!absent) models[i] = classes[i].decode(keys[i], parts);
+    }
+  }
+  std::erase(models, nullptr);
+  co_return models;
 }
 
 }  // namespace rapyer

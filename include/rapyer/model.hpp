@@ -29,12 +29,10 @@
 #include "rapyer/lock.hpp"
 #include "rapyer/model_pipeline.hpp"
 #include "rapyer/query.hpp"
+#include "rapyer/registry.hpp"
 #include "rapyer/transaction.hpp"
 
 namespace rapyer {
-
-/// What afind(keys) does with keys that hold no model.
-enum class missing_keys { raise, skip };
 
 template <class Derived>
 class AtomicRedisModel : public detail::model_base {
@@ -489,7 +487,7 @@ class AtomicRedisModel : public detail::model_base {
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
   void open_scope() {
-    static const bool registered = (detail::register_model(class_config().prefix + class_name(), &load_any), true);
+    static const bool registered = (detail::register_model(key_head(), registry_entry()), true);
     static const std::size_t proxies = detail::proxy_count<Derived>();
     (void)registered;
     // The Derived object is not constructed yet, so it cannot be cast to: the scope covers every
@@ -605,9 +603,11 @@ class AtomicRedisModel : public detail::model_base {
     });
   }
 
-  static awaitable<std::unique_ptr<detail::model_base>> load_any(std::string key) {
-    Derived loaded = co_await get(std::move(key));
-    co_return std::make_unique<Derived>(std::move(loaded));
+  static detail::model_class registry_entry() {
+    return {&class_client, &read_size, &append_read,
+            [](const std::string& key, std::span<const reply> replies) -> std::unique_ptr<detail::model_base> {
+              return std::make_unique<Derived>(decode(key, replies));
+            }};
   }
 };
 

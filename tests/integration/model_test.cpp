@@ -499,6 +499,46 @@ TEST_F(ModelTest, AgetResolvesTheClassFromTheKey) {
   EXPECT_NE(dynamic_cast<Session*>(any_session.get()), nullptr);
   EXPECT_EQ(any_session->model_name(), "Session");
   EXPECT_THROW(run(rapyer::aget("Unknown:{x}")), rapyer::usage_error);
+  EXPECT_THROW(run(rapyer::aget("User:{missing}")), rapyer::key_not_found);
+}
+
+TEST_F(ModelTest, AfindOfAnyClassesReadsAllInOneRoundTrip) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 3; ++i) {
+    User user;
+    user.name = "u" + std::to_string(i);
+    user.tags = std::vector<std::string>{"t" + std::to_string(i)};
+    run(user.save());
+    Session session;
+    session.token = "s" + std::to_string(i);
+    session.hits = i;
+    run(session.save());
+    keys.push_back(user.key());
+    keys.push_back(session.key());
+  }
+  keys.insert(keys.begin() + 2, "User:{missing}");
+  const auto before = raw("INFO", "commandstats").as_string();
+  EXPECT_THROW(run(rapyer::afind(keys)), rapyer::key_not_found);
+  const auto found = run(rapyer::afind(keys, rapyer::missing_keys::skip));
+  ASSERT_EQ(found.size(), 6U);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    if (i % 2 == 0) {
+      const auto* user = dynamic_cast<const User*>(found[i].get());
+      ASSERT_NE(user, nullptr) << i;
+      EXPECT_EQ(user->name, "u" + std::to_string(i / 2));
+      EXPECT_EQ(user->tags.value(), std::vector<std::string>{"t" + std::to_string(i / 2)});
+    } else {
+      const auto* session = dynamic_cast<const Session*>(found[i].get());
+      ASSERT_NE(session, nullptr) << i;
+      EXPECT_EQ(session->hits, static_cast<long long>(i / 2));
+    }
+  }
+  // Both calls were one MULTI/EXEC each.
+  const auto multis = [](const std::string& stats) {
+    const auto at = stats.find("cmdstat_multi:calls=");
+    return at == std::string::npos ? 0L : std::stol(stats.substr(at + 20));
+  };
+  EXPECT_EQ(multis(raw("INFO", "commandstats").as_string()) - multis(before), 2);
 }
 
 TEST_F(ModelTest, FieldLevelSaveAndLoadTouchOnlyThatField) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,10 +14,18 @@
 
 namespace rapyer::detail {
 
-using model_loader = awaitable<std::unique_ptr<model_base>> (*)(std::string key);
+/// What the registry knows of a model class: its client, and how to read a model of it by key.
+struct model_class {
+  client& (*redis)();
+  std::size_t (*read_size)();  // replies of append_read
+  void (*append_read)(request& req, const std::string& key);
+  /// The model from append_read's replies; throws decode_error.
+  std::unique_ptr<model_base> (*decode)(const std::string& key, std::span<const reply> replies);
+};
 
-void register_model(std::string key_head, model_loader loader);
-model_loader find_model_loader(std::string_view key);
+void register_model(std::string key_head, const model_class& entry);
+/// The class of a key "<prefix><Name>:{...}", if registered.
+std::optional<model_class> find_model_class(std::string_view key);
 
 /// Escapes glob metacharacters (* ? [ ] \) so that text matches itself in SCAN MATCH.
 std::string glob_escape(std::string_view text);
