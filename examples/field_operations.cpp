@@ -38,9 +38,13 @@ rapyer::awaitable<void> field_operations() {
   co_await p.level.amultiply(3);      // server-side *  -> 15
   co_await p.level.afloor_divide(4);  // Python //      -> 3
   co_await p.level.amodulo(2);        // Python %       -> 1
-  co_await p.score.aincrease(2.5);    // HINCRBYFLOAT
+  co_await p.level.apower(10);        // Python **      -> 1
+  co_await p.score.aincrease(2.5);    // HINCRBYFLOAT   -> 2.5
+  co_await p.score.amultiply(3);      // float *        -> 7.5
+  co_await p.score.adivide(2);        // float /        -> 3.75
+  co_await p.score.afloor_divide(1);  // float //       -> 3
   std::cout << "level " << p.level << ", score " << p.score << '\n';
-  check(p.level == 1 && p.score == 2.5, "numbers");
+  check(p.level == 1 && p.score == 3.0, "numbers");
 
   // Strings, bytes, bools, times.
   co_await p.name.aappend(" the one");

@@ -3,28 +3,16 @@
 namespace rapyer {
 
 using detail::scripts::datetime_add;
+using detail::scripts::float_arithmetic;
 using detail::scripts::integer_arithmetic;
 using detail::scripts::string_append;
-
-namespace {
-
-request script_call(const detail::script& s, const std::string& key, const auto&... args) {
-  const std::vector<std::string> keys(1, key);
-  request req;
-  s.push_call(req, keys, args...);
-  return req;
-}
-
-}  // namespace
+using detail::scripts::string_repeat;
 
 // Each operation sends one command; the reply handler sets the local value to the server's result
 // (after EXEC when inside apipeline(), where the returned value is still the local one).
 
-awaitable<std::string> RedisStr::aappend(std::string_view suffix) {
-  const detail::reply_handler apply = [this](const reply& r) { value_ = r.as_string(); };
-  co_await perform(script_call(string_append, model().key(), field_name(), suffix), apply, &string_append);
-  co_return value_;
-}
+awaitable<std::string> RedisStr::aappend(std::string_view suffix) { return update_by_script(string_append, suffix); }
+awaitable<std::string> RedisStr::amultiply(long long count) { return update_by_script(string_repeat, count); }
 
 awaitable<long long> RedisInt::aincrease(long long amount) {
   request req;
@@ -35,18 +23,13 @@ awaitable<long long> RedisInt::aincrease(long long amount) {
 }
 
 awaitable<long long> RedisInt::arithmetic(std::string_view operation, long long operand) {
-  const std::string key = model().key();
-  const std::string name = field_name();
-  const detail::reply_handler apply = [this, key, name](const reply& r) {
-    value_ = detail::decode_at<long long>(r.as_string(), key, name);
-  };
-  co_await perform(script_call(integer_arithmetic, key, name, operation, operand), apply, &integer_arithmetic);
-  co_return value_;
+  return update_by_script(integer_arithmetic, operation, operand);
 }
 
 awaitable<long long> RedisInt::amultiply(long long factor) { return arithmetic("mul", factor); }
 awaitable<long long> RedisInt::afloor_divide(long long divisor) { return arithmetic("floordiv", divisor); }
 awaitable<long long> RedisInt::amodulo(long long divisor) { return arithmetic("mod", divisor); }
+awaitable<long long> RedisInt::apower(long long exponent) { return arithmetic("pow", exponent); }
 
 awaitable<double> RedisFloat::aincrease(double amount) {
   const std::string key = model().key();
@@ -60,6 +43,16 @@ awaitable<double> RedisFloat::aincrease(double amount) {
   co_return value_;
 }
 
+awaitable<double> RedisFloat::arithmetic(std::string_view operation, double operand) {
+  return update_by_script(float_arithmetic, operation, operand);
+}
+
+awaitable<double> RedisFloat::amultiply(double factor) { return arithmetic("mul", factor); }
+awaitable<double> RedisFloat::adivide(double divisor) { return arithmetic("div", divisor); }
+awaitable<double> RedisFloat::afloor_divide(double divisor) { return arithmetic("floordiv", divisor); }
+awaitable<double> RedisFloat::amodulo(double divisor) { return arithmetic("mod", divisor); }
+awaitable<double> RedisFloat::apower(double exponent) { return arithmetic("pow", exponent); }
+
 awaitable<void> RedisBool::aset(bool value) {
   request req;
   req.push("HSET", model().key(), field_name(), detail::encode(value));
@@ -67,21 +60,10 @@ awaitable<void> RedisBool::aset(bool value) {
   co_await perform(std::move(req), apply);
 }
 
-awaitable<void> RedisBytes::aappend(std::string_view raw) {
-  const detail::reply_handler apply = [this](const reply& r) {
-    value_ = detail::decode<std::vector<std::byte>>(r.as_string());
-  };
-  co_await perform(script_call(string_append, model().key(), field_name(), raw), apply, &string_append);
-}
+awaitable<void> RedisBytes::aappend(std::string_view raw) { (void)co_await update_by_script(string_append, raw); }
 
 awaitable<std::chrono::system_clock::time_point> RedisDatetime::aadd(std::chrono::microseconds delta) {
-  const std::string key = model().key();
-  const std::string name = field_name();
-  const detail::reply_handler apply = [this, key, name](const reply& r) {
-    value_ = detail::decode_at<std::chrono::system_clock::time_point>(r.as_string(), key, name);
-  };
-  co_await perform(script_call(datetime_add, key, name, delta.count()), apply, &datetime_add);
-  co_return value_;
+  return update_by_script(datetime_add, delta.count());
 }
 
 }  // namespace rapyer

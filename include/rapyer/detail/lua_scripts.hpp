@@ -190,9 +190,10 @@ redis.call('HSET', KEYS[1], ARGV[1], value)
 return value
 )lua"};
 
-/// Integer multiply / floor-divide / modulo of a hash field, Python semantics, refusing any
-/// operand or result outside +-2^53 (where Lua's doubles stop being exact):
-/// KEYS = hash; ARGV = field, operation ("mul", "floordiv", "mod"), operand. Returns the new value.
+/// Integer multiply / floor-divide / modulo / power of a hash field, Python semantics, refusing any
+/// operand or result outside +-2^53 (where Lua's doubles stop being exact) and negative exponents:
+/// KEYS = hash; ARGV = field, operation ("mul", "floordiv", "mod", "pow"), operand. Returns the new
+/// value.
 inline const script integer_arithmetic{R"lua(
 local stored = redis.call('HGET', KEYS[1], ARGV[1]) or '0'
 if not string.match(stored, '^%-?%d+$') or not string.match(ARGV[3], '^%-?%d+$') then
@@ -206,6 +207,21 @@ end
 local result
 if ARGV[2] == 'mul' then
   result = a * b
+elseif ARGV[2] == 'pow' then
+  if b < 0 then return redis.error_reply('ERR negative exponent: the result is not an integer') end
+  if b == 0 or a == 1 then
+    result = 1
+  elseif a == 0 then
+    result = 0
+  elseif a == -1 then
+    result = (b % 2 == 0) and 1 or -1
+  else
+    result = 1
+    for _ = 1, b do
+      result = result * a
+      if math.abs(result) >= limit then break end
+    end
+  end
 else
   if b == 0 then return redis.error_reply('ERR division by zero') end
   local quotient = math.floor(a / b)
@@ -218,6 +234,58 @@ local text = string.format('%.0f', result)
 if text == '-0' then text = '0' end
 redis.call('HSET', KEYS[1], ARGV[1], text)
 return text
+)lua"};
+
+/// Floating-point multiply / divide / floor-divide / modulo / power of a hash field with Python's
+/// semantics (CPython's float divmod), refusing division by zero and results that are not finite:
+/// KEYS = hash; ARGV = field, operation ("mul", "div", "floordiv", "mod", "pow"), operand. The
+/// result is stored in the shortest of 15-17 significant digits that reads back as the same double.
+inline const script float_arithmetic{R"lua(
+local a, b = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), tonumber(ARGV[3])
+if not a or not b then return redis.error_reply('ERR hash value is not a number') end
+local operation, result = ARGV[2], nil
+if operation == 'mul' then
+  result = a * b
+elseif operation == 'pow' then
+  result = a ^ b
+else
+  if b == 0 then return redis.error_reply('ERR division by zero') end
+  if operation == 'div' then
+    result = a / b
+  else
+    local mod = math.fmod(a, b)
+    local div = (a - mod) / b
+    if mod ~= 0 and (b < 0) ~= (mod < 0) then
+      mod = mod + b
+      div = div - 1
+    end
+    if operation == 'mod' then
+      result = mod
+    else
+      result = math.floor(div)
+      if div - result > 0.5 then result = result + 1 end
+    end
+  end
+end
+if result ~= result or result == math.huge or result == -math.huge then
+  return redis.error_reply('ERR result is not a finite number')
+end
+local text
+for digits = 15, 17 do
+  text = string.format('%.' .. digits .. 'g', result)
+  if tonumber(text) == result then break end
+end
+redis.call('HSET', KEYS[1], ARGV[1], text)
+return text
+)lua"};
+
+/// Repeats a string hash field n times (Python's str * n): KEYS = hash; ARGV = field, n >= 0.
+inline const script string_repeat{R"lua(
+local n = tonumber(ARGV[2])
+if not n or n < 0 or n % 1 ~= 0 then return redis.error_reply('ERR the count is not a non-negative integer') end
+local value = string.rep(redis.call('HGET', KEYS[1], ARGV[1]) or '', n)
+redis.call('HSET', KEYS[1], ARGV[1], value)
+return value
 )lua"};
 
 /// Adds microseconds to an ISO-8601 UTC time in a hash field: KEYS = hash; ARGV = field, delta.

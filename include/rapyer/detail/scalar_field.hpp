@@ -6,6 +6,7 @@
 #include <ostream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "rapyer/detail/codec.hpp"
 #include "rapyer/detail/model_base.hpp"
@@ -79,6 +80,22 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   }
 
  protected:
+  /// Runs `s` with KEYS = the model's hash and ARGV = this field's name, args...; the script
+  /// returns the field's new text, which becomes the local value (after EXEC inside apipeline(),
+  /// where the returned value is still the local one). Arguments are taken by value: the coroutine
+  /// starts when awaited, after the caller's own parameters are gone.
+  template <class... Args>
+  awaitable<T> update_by_script(const script& s, Args... args) {
+    const std::string key = model().key();
+    const std::string name = field_name();
+    const reply_handler apply = [this, key, name](const reply& r) { value_ = decode_at<T>(r.as_string(), key, name); };
+    const std::vector<std::string> keys(1, key);
+    request req;
+    s.push_call(req, keys, name, args...);
+    co_await perform(std::move(req), apply, &s);
+    co_return value_;
+  }
+
   T value_{};
 };
 

@@ -33,6 +33,8 @@ class RedisStr : public detail::scalar_field<std::string> {
 
   /// Appends atomically; the local value becomes the server's result.
   awaitable<std::string> aappend(std::string_view suffix);
+  /// Repeats the stored text `count` times (Python's str * n), server-side.
+  awaitable<std::string> amultiply(long long count);
 };
 
 /// An integer field (int64). Arithmetic is server-side and atomic.
@@ -51,10 +53,12 @@ class RedisInt : public detail::scalar_field<long long> {
 
   /// HINCRBY; returns the new value, which also becomes the local value.
   awaitable<long long> aincrease(long long amount = 1);
-  /// Python-style *, //, % computed server-side (exact within +-2^53, else server_error).
+  /// Python-style *, //, %, ** computed server-side (exact within +-2^53, else server_error; a
+  /// negative exponent is refused, as its result is not an integer).
   awaitable<long long> amultiply(long long factor);
   awaitable<long long> afloor_divide(long long divisor);
   awaitable<long long> amodulo(long long divisor);
+  awaitable<long long> apower(long long exponent);
 
  private:
   awaitable<long long> arithmetic(std::string_view operation, long long operand);
@@ -70,6 +74,16 @@ class RedisFloat : public detail::scalar_field<double> {
     return *this;
   }
   awaitable<double> aincrease(double amount);
+  /// Python-style *, /, //, %, ** computed server-side in doubles; division by zero and results
+  /// that are not finite are refused with server_error, leaving the value.
+  awaitable<double> amultiply(double factor);
+  awaitable<double> adivide(double divisor);
+  awaitable<double> afloor_divide(double divisor);
+  awaitable<double> amodulo(double divisor);
+  awaitable<double> apower(double exponent);
+
+ private:
+  awaitable<double> arithmetic(std::string_view operation, double operand);
 };
 
 /// A bool field, stored as "1" / "0".

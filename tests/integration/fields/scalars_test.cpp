@@ -2,6 +2,7 @@
 #include "rapyer/fields/scalars.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <limits>
 
 #include "rapyer/rapyer.hpp"
@@ -47,6 +48,53 @@ TEST_F(ScalarFieldTest, IntMultiplyFloorDivideModuloFollowPython) {
   raw("HSET", e.key(), "p_int", "9007199254740993");
   EXPECT_THROW(run(e.p_int.amultiply(2)), rapyer::server_error);  // beyond exact range: refused
   EXPECT_EQ(stored(e, "p_int"), "9007199254740993");              // and left intact
+}
+
+TEST_F(ScalarFieldTest, IntPowerIsExactOrRefused) {
+  Everything e = saved();  // 7
+  EXPECT_EQ(run(e.p_int.apower(3)), 343);
+  EXPECT_EQ(stored(e, "p_int"), "343");
+  EXPECT_EQ(run(e.p_int.apower(0)), 1);
+  raw("HSET", e.key(), "p_int", -1);
+  EXPECT_EQ(run(e.p_int.apower(9007199254740991LL)), -1);  // no loop over a huge exponent
+  raw("HSET", e.key(), "p_int", 3);
+  EXPECT_THROW(run(e.p_int.apower(-1)), rapyer::server_error);  // Python gives a float: refused
+  EXPECT_THROW(run(e.p_int.apower(40)), rapyer::server_error);  // 3^40 > 2^53: refused
+  EXPECT_EQ(stored(e, "p_int"), "3");                           // and left intact
+  EXPECT_EQ(run(e.p_int.apower(33)), 5559060566555523LL);       // 3^33 < 2^53: exact
+}
+
+// The same results as Python's float operators, computed server-side.
+TEST_F(ScalarFieldTest, FloatArithmeticFollowsPython) {
+  Everything e = saved();  // 1.5
+  EXPECT_EQ(run(e.p_float.amultiply(3)), 4.5);
+  EXPECT_EQ(run(e.p_float.adivide(4)), 1.125);
+  EXPECT_EQ(stored(e, "p_float"), "1.125");
+  raw("HSET", e.key(), "p_float", "1");
+  EXPECT_EQ(run(e.p_float.afloor_divide(0.1)), 9.0);  // Python: 1 // 0.1 == 9.0 (not floor(1 / 0.1) == 10)
+  raw("HSET", e.key(), "p_float", "-7.5");
+  EXPECT_EQ(run(e.p_float.amodulo(2)), 0.5);  // Python: -7.5 % 2 == 0.5
+  raw("HSET", e.key(), "p_float", "7.5");
+  EXPECT_EQ(run(e.p_float.amodulo(-2)), -0.5);  // Python: 7.5 % -2 == -0.5
+  raw("HSET", e.key(), "p_float", "7.5");
+  EXPECT_EQ(run(e.p_float.afloor_divide(-2)), -4.0);  // Python: 7.5 // -2 == -4.0
+  raw("HSET", e.key(), "p_float", "0.1");
+  EXPECT_EQ(run(e.p_float.amultiply(3)), 0.1 * 3);  // 0.30000000000000004: stored so it reads back exactly
+  EXPECT_EQ(stored(e, "p_float"), "0.30000000000000004");
+  raw("HSET", e.key(), "p_float", "2");
+  EXPECT_EQ(run(e.p_float.apower(0.5)), std::sqrt(2.0));
+  EXPECT_THROW(run(e.p_float.adivide(0)), rapyer::server_error);
+  raw("HSET", e.key(), "p_float", "1e308");
+  EXPECT_THROW(run(e.p_float.amultiply(10)), rapyer::server_error);  // not finite: refused
+  EXPECT_EQ(stored(e, "p_float"), "1e308");                          // and left intact
+}
+
+TEST_F(ScalarFieldTest, StringRepeat) {
+  Everything e = saved();  // "ab"
+  EXPECT_EQ(run(e.p_str.amultiply(3)), "ababab");
+  EXPECT_EQ(stored(e, "p_str"), "ababab");
+  EXPECT_THROW(run(e.p_str.amultiply(-1)), rapyer::server_error);
+  EXPECT_EQ(run(e.p_str.amultiply(0)), "");
 }
 
 TEST_F(ScalarFieldTest, IntIncreaseOverflowIsAServerErrorAndKeepsTheValue) {
