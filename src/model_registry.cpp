@@ -145,6 +145,7 @@ awaitable<std::vector<std::unique_ptr<any_model>>> afind(std::vector<std::string
       batch.push_back(i);
       done[i] = true;
     }
+    for (const std::size_t i : batch) classes[i].append_read_refresh(req, keys[i]);
     req.push("EXEC");
     const auto replies = co_await redis.execute(req);
     replies.back().throw_if_error("EXEC");

@@ -425,6 +425,12 @@ class AtomicRedisModel : public detail::model_base {
     });
   }
   static std::size_t read_size() { return keys_of("").size(); }
+  /// A read is an operation too: with refresh_ttl, appends the EXPIREs that renew the TTL of the
+  /// model at `key` (sliding expiry), to go in the read's MULTI after the reads.
+  static void append_read_refresh(request& req, const std::string& key) {
+    if (!class_config().refresh_ttl || !class_config().ttl) return;
+    for (const auto& each : keys_of(key)) req.push("EXPIRE", each, class_config().ttl->count());
+  }
   /// The model at `key` from the replies of append_read. Throws key_not_found, decode_error.
   static Derived decode(const std::string& key, std::span<const reply> replies) {
     if (replies.front().is_array() && replies.front().as_array().empty()) throw key_not_found(key);
@@ -516,6 +522,7 @@ class AtomicRedisModel : public detail::model_base {
     request req;
     req.push("MULTI");
     for (const auto& k : keys) append_read(req, k);
+    for (const auto& k : keys) append_read_refresh(req, k);  // after every read: decoded replies come first
     req.push("EXEC");
     auto replies = co_await redis.execute(req);
     replies.back().throw_if_error("EXEC");
@@ -604,7 +611,7 @@ class AtomicRedisModel : public detail::model_base {
   }
 
   static detail::model_class registry_entry() {
-    return {&class_client, &read_size, &append_read,
+    return {&class_client, &read_size, &append_read, &append_read_refresh,
             [](const std::string& key, std::span<const reply> replies) -> std::unique_ptr<detail::model_base> {
               return std::make_unique<Derived>(decode(key, replies));
             }};

@@ -282,6 +282,21 @@ TEST_F(ModelTest, OperationsRefreshTheTtlWhenConfigured) {
   raw("EXPIRE", session.key(), 5);
   run(session.pages.aappend("/home"));
   EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
+  // Reads too (sliding expiry): get, and a find of several.
+  raw("EXPIRE", session.key(), 5);
+  raw("EXPIRE", session.key() + ":pages", 5);
+  const Session loaded = run(Session::get(session.key()));
+  EXPECT_EQ(loaded.pages.size(), 2U);
+  EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
+  EXPECT_GT(raw("TTL", session.key() + ":pages").as_integer(), 90);
+  raw("EXPIRE", session.key(), 5);
+  std::vector<std::string> keys = {session.key(), "app:Session:{absent}"};
+  EXPECT_EQ(run(Session::afind(keys, rapyer::missing_keys::skip)).size(), 1U);
+  EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
+  EXPECT_EQ(raw("EXISTS", "app:Session:{absent}").as_integer(), 0);
+  raw("EXPIRE", session.key(), 5);
+  (void)run(rapyer::aget(session.key()));
+  EXPECT_GT(raw("TTL", session.key()).as_integer(), 90);
 }
 
 TEST_F(ModelTest, KeyFieldIsTheId) {

@@ -19,6 +19,7 @@ struct model_class {
   client& (*redis)();
   std::size_t (*read_size)();  // replies of append_read
   void (*append_read)(request& req, const std::string& key);
+  void (*append_read_refresh)(request& req, const std::string& key);  // EXPIREs after the reads
   /// The model from append_read's replies; throws decode_error.
   std::unique_ptr<model_base> (*decode)(const std::string& key, std::span<const reply> replies);
 };
