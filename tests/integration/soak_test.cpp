@@ -2,6 +2,7 @@
 // every 1.5 s. Afterwards every acknowledged write is in Redis exactly once, no write appears
 // twice, no model is half-saved, no reply went to the wrong request, and RSS stayed bounded.
 // RAPYER_SOAK_SECONDS sets the duration (default 10, at most 120).
+#include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <chrono>
@@ -30,6 +31,11 @@ struct Ledger : rapyer::AtomicRedisModel<Ledger> {
   rapyer::RedisInt counter;
   rapyer::RedisList<std::string> entries;
   rapyer::RedisDict<std::string, std::string> marks;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"counter"};  // every aincrease also updates the index, in one MULTI
+    return c;
+  }
 };
 BOOST_DESCRIBE_STRUCT(Ledger, (), (counter, entries, marks))
 
@@ -38,6 +44,11 @@ struct Snapshot : rapyer::AtomicRedisModel<Snapshot> {
   rapyer::RedisInt generation;
   std::string text;
   rapyer::RedisList<int> copies;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"generation", "text"};  // updated inside the save script
+    return c;
+  }
 };
 BOOST_DESCRIBE_STRUCT(Snapshot, (), (generation, text, copies))
 
@@ -224,6 +235,13 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
     const Ledger stored = co_await Ledger::get(ledger.key());
     EXPECT_GE(stored.counter, increments_acknowledged);
     EXPECT_LE(stored.counter, increments_acknowledged + increments_in_doubt);
+    // The indexes agree with the data, whatever the cuts interrupted.
+    const auto index_score = [&](const std::string& index, const std::string& id) -> awaitable<std::string> {
+      const rapyer::reply score = co_await direct->execute("ZSCORE", index, id);
+      co_return score.is_nil() ? std::string("(none)") : score.as_string();
+    };
+    const std::string counter_score = co_await index_score("Ledger:index:counter", stored.id());
+    EXPECT_EQ(counter_score, std::to_string(stored.counter.value()));
     // Which write a stored token is: "c:i".
     const auto write_of = [](const std::string& token) {
       const auto colon = token.find(':');
@@ -263,7 +281,17 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
       EXPECT_TRUE(consistent(snapshot)) << "snapshot " << c << " is half-saved";
       EXPECT_GE(snapshot.generation, saved_generation[static_cast<std::size_t>(c)]);
       EXPECT_LE(snapshot.generation, attempted_generation[static_cast<std::size_t>(c)]);
+      const std::string generation_score = co_await index_score("Snapshot:index:generation", snapshot.id());
+      EXPECT_EQ(generation_score, std::to_string(snapshot.generation.value()));
+      const auto by_text = co_await Snapshot::afind(rapyer::where(&Snapshot::text) == snapshot.text);
+      EXPECT_TRUE(
+          std::any_of(by_text.begin(), by_text.end(), [&](const Snapshot& s) { return s.id() == snapshot.id(); }))
+          << "snapshot " << c << " not found by its text";
     }
+    const rapyer::reply text_entries = co_await direct->execute("ZCARD", "Snapshot:index:text");
+    const rapyer::reply text_members = co_await direct->execute("HLEN", "Snapshot:index:text:members");
+    EXPECT_EQ(text_entries.as_integer(), coroutines);  // no stale member left by an interrupted save
+    EXPECT_EQ(text_members.as_integer(), coroutines);
     rapyer::teardown();
   }());
 
