@@ -18,13 +18,15 @@ struct Player : rapyer::AtomicRedisModel<Player> {
   rapyer::RedisFloat score;
   rapyer::RedisBool online;
   rapyer::RedisBytes avatar;
-  rapyer::RedisDatetime last_seen;
+  rapyer::RedisDatetime last_seen;   // ISO-8601 text
+  rapyer::RedisTimestamp last_paid;  // epoch seconds
   rapyer::RedisList<std::string> inventory;
   rapyer::RedisList<Address> homes;  // complex elements are JSON text
   rapyer::RedisDict<std::string, int> stats;
   rapyer::RedisSet<std::string> badges;
 };
-BOOST_DESCRIBE_STRUCT(Player, (), (name, level, score, online, avatar, last_seen, inventory, homes, stats, badges))
+BOOST_DESCRIBE_STRUCT(Player, (),
+                      (name, level, score, online, avatar, last_seen, last_paid, inventory, homes, stats, badges))
 
 rapyer::awaitable<void> field_operations() {
   Player p;
@@ -51,6 +53,8 @@ rapyer::awaitable<void> field_operations() {
   co_await p.avatar.aappend("\x89PNG");
   co_await p.online.aset(true);
   co_await p.last_seen.aadd(std::chrono::duration_cast<std::chrono::microseconds>(36h));
+  co_await p.last_paid.aadd(std::chrono::duration_cast<std::chrono::microseconds>(30min));  // HINCRBYFLOAT
+  check(p.last_paid.time() == std::chrono::system_clock::time_point(30min), "timestamps");
   std::cout << "name '" << p.name << "', online " << p.online.value() << '\n';
   check(p.name == "neo the one" && p.online.value() && p.avatar.size() == 4, "strings");
 

@@ -72,6 +72,47 @@ time_point parse_time_point(std::string_view text) {
   return time_point(duration_cast<system_clock::duration>(since_epoch));
 }
 
+std::string format_epoch_seconds(time_point value) {
+  const long long micros = std::chrono::floor<std::chrono::microseconds>(value).time_since_epoch().count();
+  const unsigned long long magnitude = micros < 0 ? 0ULL - static_cast<unsigned long long>(micros) : micros;
+  char buffer[40];
+  std::snprintf(buffer, sizeof buffer, "%s%llu.%06llu", micros < 0 ? "-" : "", magnitude / 1000000,
+                magnitude % 1000000);
+  return buffer;
+}
+
+time_point parse_epoch_seconds(std::string_view text) {
+  const auto fail = [&] {
+    return decode_failure("'" + std::string(text.substr(0, 64)) + "' is not epoch seconds (e.g. 1700000000.123456)");
+  };
+  std::size_t at = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++at;
+  long long seconds = 0;
+  std::size_t digits = 0;
+  for (; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++digits) {
+    if (digits == 12) throw fail();  // beyond what a system_clock time_point holds
+    seconds = seconds * 10 + (text[at] - '0');
+  }
+  long long micros = 0;
+  int fraction_digits = 0;
+  bool round_up = false;
+  if (at < text.size() && text[at] == '.') {
+    for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++fraction_digits) {
+      if (fraction_digits < 6) micros = micros * 10 + (text[at] - '0');
+      if (fraction_digits == 6) round_up = text[at] >= '5';
+    }
+    if (fraction_digits == 0) throw fail();
+  }
+  if (digits == 0 || at != text.size()) throw fail();
+  for (int d = fraction_digits; d < 6; ++d) micros *= 10;
+  long long total = seconds * 1000000 + micros + (round_up ? 1 : 0);
+  if (negative) total = -total;
+  // system_clock counts nanoseconds in 64 bits: about 292 years either side of 1970.
+  if (total > 9'000'000'000'000'000LL || total < -9'000'000'000'000'000LL) throw fail();
+  return time_point(std::chrono::duration_cast<time_point::duration>(std::chrono::microseconds(total)));
+}
+
 std::string base64_encode(std::string_view raw) {
   std::string out;
   out.reserve((raw.size() + 2) / 3 * 4);

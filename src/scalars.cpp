@@ -31,17 +31,7 @@ awaitable<long long> RedisInt::afloor_divide(long long divisor) { return arithme
 awaitable<long long> RedisInt::amodulo(long long divisor) { return arithmetic("mod", divisor); }
 awaitable<long long> RedisInt::apower(long long exponent) { return arithmetic("pow", exponent); }
 
-awaitable<double> RedisFloat::aincrease(double amount) {
-  const std::string key = model().key();
-  const std::string name = field_name();
-  request req;
-  req.push("HINCRBYFLOAT", key, name, amount);
-  const detail::reply_handler apply = [this, key, name](const reply& r) {
-    value_ = detail::decode_at<double>(r.as_string(), key, name);
-  };
-  co_await perform(std::move(req), apply);
-  co_return value_;
-}
+awaitable<double> RedisFloat::aincrease(double amount) { return update_by_command("HINCRBYFLOAT", amount); }
 
 awaitable<double> RedisFloat::arithmetic(std::string_view operation, double operand) {
   return update_by_script(float_arithmetic, operation, operand);
@@ -64,6 +54,10 @@ awaitable<void> RedisBytes::aappend(std::string_view raw) { (void)co_await updat
 
 awaitable<std::chrono::system_clock::time_point> RedisDatetime::aadd(std::chrono::microseconds delta) {
   return update_by_script(datetime_add, delta.count());
+}
+
+awaitable<timestamp> RedisTimestamp::aadd(std::chrono::microseconds delta) {
+  return update_by_command("HINCRBYFLOAT", detail::format_epoch_seconds(std::chrono::system_clock::time_point(delta)));
 }
 
 }  // namespace rapyer

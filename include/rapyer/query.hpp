@@ -238,6 +238,8 @@ class field_condition {
     if constexpr (kind == detail::index_kind::number) {
       if constexpr (std::is_enum_v<T>) {
         return detail::encode(static_cast<double>(static_cast<std::underlying_type_t<T>>(value)));
+      } else if constexpr (std::is_same_v<T, timestamp>) {
+        return detail::encode(value);  // epoch seconds: already a score
       } else {
         return detail::encode(static_cast<double>(value));
       }

@@ -20,4 +20,5 @@
 #include "rapyer/registry.hpp"
 #include "rapyer/reply.hpp"
 #include "rapyer/request.hpp"
+#include "rapyer/timestamp.hpp"
 #include "rapyer/transaction.hpp"

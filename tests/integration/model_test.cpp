@@ -60,6 +60,7 @@ Everything filled_everything() {
   e.p_bool = true;
   e.p_bytes = rapyer::RedisBytes(std::string_view("\x00\x01 raw", 6));
   e.p_time = time_point(std::chrono::microseconds(-1000001));
+  e.p_stamp = time_point(std::chrono::microseconds(-1000001));
   e.p_addresses = std::vector<Address>{Address{"C", 3, std::nullopt}};
   e.p_doubles = std::vector<double>{0.1, 1e308, -1e-300, 5e-324};
   e.p_counts = std::map<std::string, int>{{"k:1", 1}, {"k.2 ü", 2}};
@@ -102,6 +103,7 @@ void expect_same(const Everything& a, const Everything& b) {
   EXPECT_EQ(a.p_bool.value(), b.p_bool.value());
   EXPECT_EQ(a.p_bytes.value(), b.p_bytes.value());
   EXPECT_EQ(a.p_time.value(), b.p_time.value());
+  EXPECT_EQ(a.p_stamp.value(), b.p_stamp.value());
   EXPECT_EQ(a.p_addresses.value(), b.p_addresses.value());
   EXPECT_EQ(a.p_doubles.value(), b.p_doubles.value());
   EXPECT_EQ(a.p_counts.value(), b.p_counts.value());
@@ -136,6 +138,7 @@ TEST_F(ModelTest, StoresExactText) {
   EXPECT_EQ(raw("HGET", k, "color").as_string(), "blue");
   EXPECT_EQ(raw("HGET", k, "level").as_string(), "10");
   EXPECT_EQ(raw("HGET", k, "when").as_string(), "2024-11-23T22:13:20.123456Z");
+  EXPECT_EQ(raw("HGET", k, "p_stamp").as_string(), "-1.000001");
   EXPECT_EQ(raw("HGET", k, "address.city").as_string(), "Tel Aviv");
   EXPECT_TRUE(raw("HGET", k, "address.street").is_nil());  // empty optional: no field
   EXPECT_EQ(raw("HGET", k, "numbers").as_string(), "[1,-2,3]");

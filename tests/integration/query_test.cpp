@@ -66,6 +66,18 @@ struct MisnamedIndex : rapyer::AtomicRedisModel<MisnamedIndex> {
 };
 BOOST_DESCRIBE_STRUCT(MisnamedIndex, (), (age))
 
+/// Epoch-second times (the original's RedisDatetimeTimestamp), indexed as numbers.
+struct Visit : rapyer::AtomicRedisModel<Visit> {
+  rapyer::RedisTimestamp at;
+  std::optional<rapyer::timestamp> left;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"at", "left"};
+    return c;
+  }
+};
+BOOST_DESCRIBE_STRUCT(Visit, (), (at, left))
+
 const std::vector<std::string> names = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "mallory"};
 const std::vector<std::string> cities = {"Paris", "Berlin", "Lisbon"};
 
@@ -304,6 +316,38 @@ TEST_F(QueryTest, QueriesOnFieldsWithoutAnIndexAreRefused) {
   // 300 model hashes, 4 number indexes, 5 text indexes of two keys each: nothing of the refused
   // saves was written.
   EXPECT_EQ(raw("DBSIZE").as_integer(), 300 + 4 + 5 * 2);
+}
+
+TEST_F(QueryTest, TimestampsAreNumbersMovedServerSideAndQueriedByRange) {
+  using sys = std::chrono::system_clock;
+  const sys::time_point base{std::chrono::seconds(1'700'000'000)};
+  std::vector<Visit> visits(10);
+  for (std::size_t i = 0; i < visits.size(); ++i) {
+    visits[i].at = base + std::chrono::minutes(10 * static_cast<int>(i)) + std::chrono::microseconds(7);
+    if (i % 2 == 0) visits[i].left = rapyer::timestamp(base + std::chrono::hours(5));
+  }
+  run(Visit::ainsert(std::span<const Visit>(visits)));
+  EXPECT_EQ(raw("HGET", visits[1].key(), "at").as_string(), "1700000600.000007");
+  EXPECT_EQ(raw("ZSCORE", "Visit:index:at", visits[1].id()).as_string(), "1700000600.0000069");  // a double
+
+  const auto window = run(Visit::afind(where(&Visit::at)
+                                           .between(base + std::chrono::minutes(10) + std::chrono::microseconds(7),
+                                                    base + std::chrono::minutes(30) + std::chrono::microseconds(7))));
+  ASSERT_EQ(window.size(), 3U);  // exact at the microsecond, though the scores are rounded doubles
+  EXPECT_EQ(window.front().id(), visits[1].id());
+  EXPECT_EQ(window.back().id(), visits[3].id());
+  EXPECT_EQ(run(Visit::afind(where(&Visit::left) >= rapyer::timestamp(base))).size(), 5U);
+
+  // aadd is HINCRBYFLOAT: atomic, exact to the microsecond, and the index follows.
+  Visit& v = visits[0];
+  EXPECT_EQ(run(v.at.aadd(std::chrono::hours(36) + std::chrono::microseconds(1))).time,
+            base + std::chrono::hours(36) + std::chrono::microseconds(8));
+  EXPECT_EQ(v.at.time(), base + std::chrono::hours(36) + std::chrono::microseconds(8));
+  const Visit loaded = run(Visit::get(v.key()));
+  EXPECT_EQ(loaded.at.time(), v.at.time());
+  const auto late = run(Visit::afind(where(&Visit::at) > rapyer::timestamp(base + std::chrono::hours(35))));
+  ASSERT_EQ(late.size(), 1U);
+  EXPECT_EQ(late.front().id(), v.id());
 }
 
 // The index stays exact under concurrent increments from several processes.

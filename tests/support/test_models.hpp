@@ -94,6 +94,7 @@ struct Everything : rapyer::AtomicRedisModel<Everything> {
   rapyer::RedisBool p_bool;
   rapyer::RedisBytes p_bytes;
   rapyer::RedisDatetime p_time;
+  rapyer::RedisTimestamp p_stamp;
   rapyer::RedisList<Address> p_addresses;
   rapyer::RedisList<double> p_doubles;
   rapyer::RedisDict<std::string, int> p_counts;
@@ -102,7 +103,8 @@ struct Everything : rapyer::AtomicRedisModel<Everything> {
 BOOST_DESCRIBE_STRUCT(Everything, (),
                       (text, flag, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, color, level, maybe_number,
                        maybe_address, when, blob, address, numbers, queue, weights, counts, unique, labels, addresses,
-                       point, p_str, p_int, p_float, p_bool, p_bytes, p_time, p_addresses, p_doubles, p_counts, p_ids))
+                       point, p_str, p_int, p_float, p_bool, p_bytes, p_time, p_stamp, p_addresses, p_doubles, p_counts,
+                       p_ids))
 
 /// Identified by a field (the original's Key[T]), with a TTL refreshed by every operation.
 struct Session : rapyer::AtomicRedisModel<Session> {

@@ -37,6 +37,8 @@ std::string encode(const T& value) {
     }
   } else if constexpr (std::is_same_v<T, time_point>) {
     return format_time_point(value);
+  } else if constexpr (std::is_same_v<T, timestamp>) {
+    return format_epoch_seconds(value.time);
   } else {
     return dump_json(to_json_value(value));
   }
@@ -70,6 +72,8 @@ T decode(std::string_view text) {
     }
   } else if constexpr (std::is_same_v<T, time_point>) {
     return parse_time_point(text);
+  } else if constexpr (std::is_same_v<T, timestamp>) {
+    return timestamp(parse_epoch_seconds(text));
   } else {
     return from_json_value<T>(parse_json(text));
   }

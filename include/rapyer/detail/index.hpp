@@ -1,6 +1,6 @@
 // Secondary indexes on plain Redis, for queries on model fields (model_config::indexes, query.hpp).
 // Per indexed field path of a class "<prefix><Name>":
-//  - a number field (integers, floating point, bool, enums without names): the sorted set
+//  - a number field (integers, floating point, bool, enums without names, rapyer::timestamp): the sorted set
 //    "<prefix><Name>:index:<path>", member = model id, score = the value;
 //  - a text field (strings, bytes, named enums, times as ISO-8601, which sorts chronologically): the
 //    zero-score sorted set "<prefix><Name>:index:<path>" of members "<escaped text>\0\0<id>", read
@@ -34,7 +34,8 @@ template <class T>
 constexpr std::optional<index_kind> index_kind_of() {
   if constexpr (is_optional_v<T>) {
     return index_kind_of<typename T::value_type>();
-  } else if constexpr (std::is_arithmetic_v<T> || (std::is_enum_v<T> && !is_described_enum_v<T>)) {
+  } else if constexpr (std::is_arithmetic_v<T> || (std::is_enum_v<T> && !is_described_enum_v<T>) ||
+                       std::is_same_v<T, timestamp>) {
     return index_kind::number;
   } else if constexpr (std::is_same_v<T, std::string> || std::is_same_v<T, bytes> || std::is_enum_v<T> ||
                        std::is_same_v<T, time_point>) {

@@ -41,6 +41,8 @@ json to_json_value(const T& value) {
     }
   } else if constexpr (std::is_same_v<T, time_point>) {
     return json(format_time_point(value));
+  } else if constexpr (std::is_same_v<T, timestamp>) {
+    return json(format_epoch_seconds(value.time));
   } else if constexpr (is_optional_v<T>) {
     return value ? to_json_value(*value) : json(nullptr);
   } else if constexpr (is_sequence_v<T> || is_set_v<T>) {
@@ -98,6 +100,9 @@ T from_json_value(const json& value) {
   } else if constexpr (std::is_same_v<T, time_point>) {
     if (!value.is_string()) throw_json_type(value, "an ISO-8601 time");
     return parse_time_point(value.get_ref<const std::string&>());
+  } else if constexpr (std::is_same_v<T, timestamp>) {
+    if (!value.is_string()) throw_json_type(value, "epoch seconds as text");
+    return timestamp(parse_epoch_seconds(value.get_ref<const std::string&>()));
   } else if constexpr (is_optional_v<T>) {
     if (value.is_null()) return T{};
     return T{from_json_value<typename T::value_type>(value)};

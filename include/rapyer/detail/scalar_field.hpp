@@ -82,20 +82,33 @@ class scalar_field : public field_proxy, public scalar_field_tag {
  protected:
   /// Runs `s` with KEYS = the model's hash and ARGV = this field's name, args...; the script
   /// returns the field's new text, which becomes the local value (after EXEC inside apipeline(),
-  /// where the returned value is still the local one). Arguments are taken by value: the coroutine
-  /// starts when awaited, after the caller's own parameters are gone.
+  /// where the returned value is still the local one). The request is built before returning, so
+  /// the arguments need not outlive the call.
   template <class... Args>
-  awaitable<T> update_by_script(const script& s, Args... args) {
+  awaitable<T> update_by_script(const script& s, const Args&... args) {
+    const std::vector<std::string> keys(1, model().key());
+    request req;
+    s.push_call(req, keys, field_name(), args...);
+    return update(std::move(req), &s);
+  }
+  /// The same for `command <model hash> <field> operand` (HINCRBYFLOAT).
+  template <class Operand>
+  awaitable<T> update_by_command(std::string_view command, const Operand& operand) {
+    request req;
+    req.push(command, model().key(), field_name(), operand);
+    return update(std::move(req), nullptr);
+  }
+
+ private:
+  awaitable<T> update(request req, const script* used) {
     const std::string key = model().key();
     const std::string name = field_name();
     const reply_handler apply = [this, key, name](const reply& r) { value_ = decode_at<T>(r.as_string(), key, name); };
-    const std::vector<std::string> keys(1, key);
-    request req;
-    s.push_call(req, keys, name, args...);
-    co_await perform(std::move(req), apply, &s);
+    co_await perform(std::move(req), apply, used);
     co_return value_;
   }
 
+ protected:
   T value_{};
 };
 

@@ -22,6 +22,11 @@ class decode_failure : public std::runtime_error {
 std::string format_time_point(time_point value);
 time_point parse_time_point(std::string_view text);
 
+/// "1700000000.123456": epoch seconds, microseconds kept. Parsing rounds longer fractions (as
+/// HINCRBYFLOAT writes them) to the nearest microsecond.
+std::string format_epoch_seconds(time_point value);
+time_point parse_epoch_seconds(std::string_view text);
+
 std::string base64_encode(std::string_view raw);
 std::string base64_decode(std::string_view text);
 

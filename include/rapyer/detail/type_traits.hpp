@@ -17,6 +17,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "rapyer/timestamp.hpp"
+
 namespace rapyer::detail {
 
 template <class T, template <class...> class Template>
@@ -49,7 +51,8 @@ inline constexpr bool is_map_v = is_specialization_v<T, std::map> || is_speciali
 
 /// Values written as one plain text (not JSON) in a hash field or a collection element.
 template <class T>
-inline constexpr bool is_scalar_v = std::is_same_v<T, std::string> || std::is_same_v<T, bytes> ||
-                                    std::is_arithmetic_v<T> || std::is_enum_v<T> || std::is_same_v<T, time_point>;
+inline constexpr bool is_scalar_v =
+    std::is_same_v<T, std::string> || std::is_same_v<T, bytes> || std::is_arithmetic_v<T> || std::is_enum_v<T> ||
+    std::is_same_v<T, time_point> || std::is_same_v<T, timestamp>;
 
 }  // namespace rapyer::detail

@@ -116,4 +116,21 @@ class RedisDatetime : public detail::scalar_field<std::chrono::system_clock::tim
   awaitable<std::chrono::system_clock::time_point> aadd(std::chrono::microseconds delta);
 };
 
+/// A UTC time point stored as epoch seconds ("1700000000.123456", see timestamp.hpp): indexed as a
+/// number, moved server-side with HINCRBYFLOAT.
+class RedisTimestamp : public detail::scalar_field<timestamp> {
+ public:
+  using scalar_field::scalar_field;
+  using scalar_field::operator=;
+  RedisTimestamp(std::chrono::system_clock::time_point t)
+      : scalar_field(timestamp(t)) {}  // NOLINT(google-explicit-constructor)
+  RedisTimestamp& operator=(std::chrono::system_clock::time_point t) {
+    value_ = timestamp(t);
+    return *this;
+  }
+  std::chrono::system_clock::time_point time() const noexcept { return value_.time; }
+  /// Adds a duration server-side (microsecond precision); returns the new time.
+  awaitable<timestamp> aadd(std::chrono::microseconds delta);
+};
+
 }  // namespace rapyer

@@ -90,6 +90,30 @@ TEST(Codec, TimePointsOutsideTheClocksRangeAreDecodeFailures) {
   EXPECT_NO_THROW(decode<time_point>("2262-01-01T00:00:00Z"));
 }
 
+TEST(Codec, TimestampsAreEpochSecondsWithMicroseconds) {
+  using rapyer::timestamp;
+  const timestamp t{time_point{std::chrono::microseconds(1700000000123456LL)}};
+  EXPECT_EQ(encode(t), "1700000000.123456");
+  EXPECT_EQ(round_trip(t), t);
+  const timestamp before_epoch{time_point{std::chrono::microseconds(-1500000)}};
+  EXPECT_EQ(encode(before_epoch), "-1.500000");
+  EXPECT_EQ(round_trip(before_epoch), before_epoch);
+  EXPECT_EQ(encode(timestamp{}), "0.000000");
+  // HINCRBYFLOAT writes long-double digits: rounded to the nearest microsecond.
+  EXPECT_EQ(decode<timestamp>("1700000036.12345599999999999"),
+            timestamp{time_point{std::chrono::microseconds(1700000036123456LL)}});
+  EXPECT_EQ(decode<timestamp>("1700000036.1234564"),
+            timestamp{time_point{std::chrono::microseconds(1700000036123456LL)}});
+  EXPECT_EQ(decode<timestamp>("12"), timestamp{time_point{std::chrono::seconds(12)}});
+  EXPECT_EQ(decode<timestamp>("-0.5"), timestamp{time_point{std::chrono::milliseconds(-500)}});
+  for (const char* bad :
+       {"", "-", "1.", ".5", "1e9", "12a", "2024-01-01T00:00:00Z", "99999999999999.0", "10000000000"}) {
+    EXPECT_THROW(decode<timestamp>(bad), decode_failure) << bad;
+  }
+  const std::vector<timestamp> inside_json = {t, before_epoch};
+  EXPECT_EQ(round_trip(inside_json), inside_json);
+}
+
 TEST(Codec, ComplexValuesAreJson) {
   EXPECT_EQ(encode(std::vector<int>{}), "[]");
   EXPECT_EQ(encode(std::map<std::string, double>{}), "{}");  // not [] as Lua's cjson would make it
