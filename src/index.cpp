@@ -1,7 +1,5 @@
 #include "rapyer/detail/index.hpp"
 
-#include "rapyer/query.hpp"
-
 namespace rapyer::detail {
 
 std::string index_key(std::string_view class_head, std::string_view path) {

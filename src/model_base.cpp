@@ -44,12 +44,17 @@ std::string model_base::key() const {
 
 client& model_base::redis() const { return config().redis ? *config().redis : default_client(); }
 
-void model_base::push_reindex(request& req, std::span<const index_spec> specs) const {
+void push_reindex_call(request& req, const std::string& key, std::string_view class_head, const std::string& id,
+                       std::span<const index_spec> specs) {
   if (specs.empty()) return;
-  std::vector<std::string> keys(1, key());
+  std::vector<std::string> keys(1, key);
   std::vector<std::string> args;
-  push_index_section(keys, args, class_head(), id(), specs);
+  push_index_section(keys, args, class_head, id, specs);
   scripts::reindex.push_call(req, keys, args);
+}
+
+void model_base::push_reindex(request& req, std::span<const index_spec> specs) const {
+  push_reindex_call(req, key(), class_head(), id(), specs);
 }
 
 void model_base::push_refresh(request& req) const {

@@ -336,12 +336,7 @@ class AtomicRedisModel : public detail::model_base {
     }
     if (!expired.empty()) {
       request cleanup;
-      for (const auto& key : expired) {
-        std::vector<std::string> keys(1, key);
-        std::vector<std::string> args;
-        detail::push_index_section(keys, args, key_head(), id_of(key), class_indexes());
-        detail::scripts::reindex.push_call(cleanup, keys, args);
-      }
+      for (const auto& key : expired) detail::push_reindex_call(cleanup, key, key_head(), id_of(key), class_indexes());
       co_await detail::execute_with_script(class_client(), cleanup, &detail::scripts::reindex);
     }
     co_return out;

@@ -89,13 +89,6 @@ std::string member_name(Member Class::*pointer) {
   return name;
 }
 
-/// "[text" inclusive lower bound of a text index range for values >= text.
-std::string text_lower_bound(std::string_view encoded);
-/// "(..." exclusive upper bound for values <= text.
-std::string text_upper_bound(std::string_view encoded);
-/// "(..." exclusive upper bound for values starting with prefix, or "+" when there is none.
-std::string text_prefix_end(std::string_view encoded_prefix);
-
 }  // namespace detail
 
 /// A condition, or conditions combined with && and ||, on a model's indexed fields.

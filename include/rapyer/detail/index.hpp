@@ -59,4 +59,11 @@ std::string escape_index_text(std::string_view text);
 /// The model id inside a text index member, or nullopt for a member not written by rapyer.
 std::optional<std::string> id_of_index_member(std::string_view member);
 
+/// ZRANGEBYLEX bounds over escaped text: inclusive lower bound for values >= text ...
+std::string text_lower_bound(std::string_view encoded);
+/// ... exclusive upper bound for values <= text ...
+std::string text_upper_bound(std::string_view encoded);
+/// ... exclusive upper bound for values starting with prefix, or "+" when there is none.
+std::string text_prefix_end(std::string_view encoded_prefix);
+
 }  // namespace rapyer::detail

@@ -120,6 +120,11 @@ class model_base {
 
 std::string new_uuid4();
 
+/// Appends a call of scripts::reindex bringing the `specs` index entries of the model at `key`
+/// (id `id`, class "<prefix><Name>" = `class_head`) up to date (nothing when `specs` is empty).
+void push_reindex_call(request& req, const std::string& key, std::string_view class_head, const std::string& id,
+                       std::span<const index_spec> specs);
+
 /// Throws version_conflict when a save's error message is the save script's version check.
 void throw_if_version_conflict(std::string_view server_message);
 

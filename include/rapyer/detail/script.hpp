@@ -55,14 +55,13 @@ awaitable<std::vector<reply>> execute_loading_first(Target& target, const reques
 }
 
 /// Executes `req` on `target` (a client, connection or lease); on NOSCRIPT, executes it again,
-/// once, preceded by SCRIPT LOAD of the scripts it uses (`used`, and `also` when not null). Only
-/// for requests that had no effect when a script was missing, or whose effects repeat safely.
+/// once, preceded by SCRIPT LOAD of `used`. Only for requests that had no effect when the script
+/// was missing, or whose effects repeat safely.
 template <class Target>
-awaitable<std::vector<reply>> execute_with_script(Target& target, const request& req, const script* used,
-                                                  const script* also = nullptr) {
+awaitable<std::vector<reply>> execute_with_script(Target& target, const request& req, const script* used) {
   auto replies = co_await target.execute(req);
-  if ((used == nullptr && also == nullptr) || !has_noscript(replies)) co_return replies;
-  co_return co_await execute_loading_first(target, req, used, also);
+  if (used == nullptr || !has_noscript(replies)) co_return replies;
+  co_return co_await execute_loading_first(target, req, used);
 }
 
 }  // namespace rapyer::detail
