@@ -21,9 +21,9 @@
 #include <boost/asio/write.hpp>
 #include <chrono>
 #include <optional>
-#include <random>
 
 #include "rapyer/detail/pipeline.hpp"
+#include "rapyer/detail/random.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -373,12 +373,10 @@ awaitable<void> connection_impl::connect() {
 }
 
 awaitable<void> connection_impl::reconnect_loop() {
-  std::minstd_rand jitter(std::random_device{}());
   auto delay = config_.reconnect_min_delay;
   while (state_ == state::disconnected) {
     // Full jitter: many clients reconnecting after one outage do not retry in lockstep.
-    const auto wait = std::chrono::milliseconds(
-        std::uniform_int_distribution<long long>(delay.count() / 2, std::max<long long>(delay.count(), 1))(jitter));
+    const auto wait = random_between(delay / 2, std::max(delay, std::chrono::milliseconds(1)));
     reconnect_timer_.expires_after(wait);
     co_await reconnect_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
     if (state_ != state::disconnected) co_return;

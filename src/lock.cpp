@@ -5,9 +5,9 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <random>
 
 #include "rapyer/detail/lua_scripts.hpp"
+#include "rapyer/detail/random.hpp"
 
 namespace rapyer {
 
@@ -27,17 +27,6 @@ struct distributed_lock::state {
 };
 
 namespace {
-
-std::string random_token() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (int word = 0; word < 2; ++word) {
-    const std::uint64_t bits = generator();
-    for (int shift = 60; shift >= 0; shift -= 4) out += digits[(bits >> shift) & 0xF];
-  }
-  return out;
-}
 
 awaitable<long long> call(client& redis, const detail::script& s, const std::string& key, const auto&... args) {
   const std::vector<std::string> keys(1, key);
@@ -76,9 +65,8 @@ distributed_lock::~distributed_lock() {
 
 awaitable<void> distributed_lock::acquire() {
   auto s = state_;
-  s->token = random_token();
+  s->token = detail::random_hex(16);  // 128 bits
   const auto deadline = std::chrono::steady_clock::now() + s->options.acquire_timeout;
-  thread_local std::mt19937_64 jitter{std::random_device{}()};
   std::chrono::milliseconds backoff{2};
   asio::steady_timer wait(s->redis.get_executor());
   for (;;) {
@@ -89,7 +77,7 @@ awaitable<void> distributed_lock::acquire() {
                          std::to_string(s->options.acquire_timeout.count()) + " ms");
     }
     // Full jitter, so that waiters do not retry in lockstep.
-    const auto pause = std::chrono::milliseconds(std::uniform_int_distribution<long long>(1, backoff.count())(jitter));
+    const auto pause = detail::random_between(std::chrono::milliseconds(1), backoff);
     wait.expires_after(pause);
     co_await wait.async_wait(asio::use_awaitable);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(100));

@@ -1,7 +1,6 @@
 #include "rapyer/detail/model_base.hpp"
 
 #include <algorithm>
-#include <random>
 
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/error.hpp"
@@ -12,24 +11,6 @@ namespace rapyer::detail {
 void throw_if_version_conflict(std::string_view server_message) {
   constexpr std::string_view marker = "VERSIONCONFLICT ";
   if (server_message.starts_with(marker)) throw version_conflict(std::string(server_message.substr(marker.size())));
-}
-
-std::string new_uuid4() {
-  thread_local std::mt19937_64 generator{std::random_device{}()};
-  std::uint64_t high = generator();
-  std::uint64_t low = generator();
-  high = (high & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
-  low = (low & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;    // variant 1
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(36);
-  for (int i = 0; i < 32; ++i) {
-    const std::uint64_t word = i < 16 ? high : low;
-    const int shift = 60 - 4 * (i % 16);
-    if (i == 8 || i == 12 || i == 16 || i == 20) out += '-';
-    out += digits[(word >> shift) & 0xF];
-  }
-  return out;
 }
 
 model_base::model_base() : id_(new_uuid4()) {}

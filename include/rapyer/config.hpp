@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "rapyer/logging.hpp"
+
 namespace rapyer {
 
 /// TLS settings (Redis 6+ `tls-port`, managed Redis services). Verification is on by default.
@@ -44,10 +46,22 @@ struct connection_config {
   /// Limit for each command or batch, from the call until its last reply; zero disables it.
   std::chrono::milliseconds command_timeout{5000};
   /// After a lost connection, reconnect in the background with exponential backoff between
-  /// these bounds. While disconnected, commands fail at once with connection_error.
+  /// these bounds.
   bool auto_reconnect = true;
   std::chrono::milliseconds reconnect_min_delay{20};
   std::chrono::milliseconds reconnect_max_delay{2000};
+  /// While reconnecting, a new command waits for the connection to come back (until its own
+  /// deadline) instead of failing at once with connection_error. Commands already sent on the lost
+  /// connection always fail: they may have been applied, so they are never resent.
+  bool wait_for_reconnect = true;
+  /// After this long without traffic the connection sends PING; a PING (or any reply awaited)
+  /// missing for as long again declares the connection dead: its requests fail and it reconnects.
+  /// Zero disables the check.
+  std::chrono::milliseconds health_check_interval{1000};
+  /// SO_KEEPALIVE on TCP connections, so the kernel notices a peer that vanished.
+  bool tcp_keepalive = true;
+  /// Where connects, reconnects, timeouts, health-check failures and errors are reported.
+  log_sink logger;
   /// TLS over TCP (not used with unix_socket).
   tls_config tls;
 
@@ -64,6 +78,13 @@ struct client_config {
   connection_config connection;
   /// Connections shared by all requests; each request goes to the least loaded one.
   std::size_t pool_size = 2;
+  /// At most this many leased connections exist at once (in use or idle); lease() waits for one
+  /// to come back when all are in use.
+  std::size_t max_leases = 64;
+  /// How long lease() waits when max_leases are in use, then throws pool_exhausted.
+  std::chrono::milliseconds lease_wait_timeout{5000};
+  /// An idle leased connection unused for this long is closed.
+  std::chrono::milliseconds lease_idle_timeout{60000};
 
   static client_config from_url(std::string_view url) { return {connection_config::from_url(url)}; }
 };

@@ -40,6 +40,12 @@ class timeout_error : public error {
   using error::error;
 };
 
+/// lease() found max_leases connections in use and none came back within lease_wait_timeout.
+class pool_exhausted : public timeout_error {
+ public:
+  using timeout_error::timeout_error;
+};
+
 /// The bytes received from the server are not valid RESP2.
 class protocol_error : public error {
  public:

@@ -13,6 +13,7 @@
 #include "rapyer/init.hpp"
 #include "rapyer/key.hpp"
 #include "rapyer/lock.hpp"
+#include "rapyer/logging.hpp"
 #include "rapyer/model.hpp"
 #include "rapyer/model_config.hpp"
 #include "rapyer/model_pipeline.hpp"

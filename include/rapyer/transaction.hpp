@@ -13,7 +13,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <iterator>
-#include <random>
 #include <span>
 #include <string>
 #include <tuple>
@@ -23,6 +22,7 @@
 #include "rapyer/client.hpp"
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_base.hpp"
+#include "rapyer/detail/random.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -60,7 +60,6 @@ awaitable<std::tuple<Models...>> transaction_runner<std::index_sequence<I...>, M
     throw usage_error("atransaction: every model must use the same client");
   }
   auto lease = co_await redis.lease();
-  thread_local std::mt19937_64 jitter{std::random_device{}()};
   boost::asio::steady_timer pause(redis.get_executor());
   std::vector<std::string> watched;
   (std::ranges::copy(Models::keys_of(keys[I]), std::back_inserter(watched)), ...);
@@ -95,7 +94,7 @@ awaitable<std::tuple<Models...>> transaction_runner<std::index_sequence<I...>, M
       co_return fresh;
     }
     const auto bound = std::max<long long>(options.max_backoff.count(), 1);
-    pause.expires_after(std::chrono::microseconds(std::uniform_int_distribution<long long>(0, bound * 1000)(jitter)));
+    pause.expires_after(detail::random_between(std::chrono::microseconds(0), std::chrono::microseconds(bound * 1000)));
     co_await pause.async_wait(boost::asio::use_awaitable);
   }
   std::string names;

@@ -15,6 +15,7 @@
 
 #include "rapyer/client.hpp"
 #include "rapyer/detail/index.hpp"
+#include "rapyer/detail/random.hpp"
 #include "rapyer/detail/script.hpp"
 #include "rapyer/model_config.hpp"
 
@@ -117,8 +118,6 @@ class model_base {
   };
   mutable pipeline_slot pipeline_;
 };
-
-std::string new_uuid4();
 
 /// Appends a call of scripts::reindex bringing the `specs` index entries of the model at `key`
 /// (id `id`, class "<prefix><Name>" = `class_head`) up to date (nothing when `specs` is empty).
