@@ -1,5 +1,8 @@
 #include "rapyer/connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <algorithm>
 #include <array>
 #include <boost/asio/any_completion_handler.hpp>
@@ -20,8 +23,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <list>
 #include <optional>
 
+#include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/detail/pipeline.hpp"
 #include "rapyer/detail/random.hpp"
 #include "rapyer/error.hpp"
@@ -65,20 +70,63 @@ std::optional<asio::ssl::context> make_tls_context(const connection_config& conf
   return context;
 }
 
+constexpr std::chrono::milliseconds no_limit{0};
+
+std::exception_ptr cancelled_error() {
+  return std::make_exception_ptr(boost::system::system_error(asio::error::operation_aborted));
+}
+
+bool is_unblocked_error(const reply& r) { return r.is_error() && r.error_message().starts_with("UNBLOCKED"); }
+
+// Commands whose pushes would interleave with other callers' replies on a shared connection.
+const char* refused_command(const request& req) {
+  static constexpr std::array<const char*, 4> refused{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"};
+  for (std::size_t i = 0; i < req.size(); ++i) {
+    const auto& name = req.command_name(i);
+    for (const char* command : refused) {
+      const std::string_view upper(command);
+      if (std::equal(name.begin(), name.end(), upper.begin(), upper.end(),
+                     [](char x, char y) { return std::toupper(static_cast<unsigned char>(x)) == y; })) {
+        return command;
+      }
+    }
+  }
+  return nullptr;
+}
+
+// Built by move construction only: Boost 1.81's any_completion_handler move assignment recurses.
 struct waiter {
-  asio::any_completion_handler<reply_signature> handler;  // empty once the caller timed out
+  waiter(asio::any_completion_handler<reply_signature> h, clock::time_point d, std::uint64_t i, bool block,
+         bool is_internal)
+      : handler(std::move(h)), deadline(d), id(i), blocking(block), internal(is_internal) {}
+
+  asio::any_completion_handler<reply_signature> handler;  // empty once its caller was answered
   clock::time_point deadline;
+  std::uint64_t id = 0;
+  asio::cancellation_slot slot;  // the caller's, connected while our cancellation handler is in it
+  bool blocking = false;         // may hold the connection on the server until it answers
+  bool cancelled = false;        // its caller gave up; a blocking one is being unblocked
+  bool internal = false;         // a health-check PING: nobody awaits it
+};
+
+// A request that came while the connection was down, waiting for it to come back. The request
+// lives in the caller's frame until the caller is answered.
+struct parked_request {
+  const request* req;
+  waiter w;
 };
 
 class connection_impl : public std::enable_shared_from_this<connection_impl> {
  public:
-  connection_impl(asio::any_io_executor executor, connection_config config)
+  connection_impl(asio::any_io_executor executor, connection_config config, std::optional<push_handlers> push = {})
       : executor_(std::move(executor)),
         config_(std::move(config)),
         socket_(executor_),
         tls_context_(make_tls_context(config_)),
         deadline_timer_(executor_),
-        reconnect_timer_(executor_) {}
+        reconnect_timer_(executor_),
+        health_timer_(executor_),
+        push_(std::move(push)) {}
 
   awaitable<void> connect();
   void close();
@@ -91,9 +139,16 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         handshake);
   }
 
+  void send(const request& req);
+
   bool is_connected() const noexcept { return state_ == state::ready; }
-  std::size_t load() const noexcept { return pipeline_.awaiting(); }
-  std::size_t reconnect_count() const noexcept { return reconnects_; }
+  std::size_t load() const noexcept { return pipeline_.awaiting() - internal_awaiting_ + parked_.size(); }
+  std::size_t reconnect_count() const noexcept { return stats_.reconnects; }
+  connection_stats stats() const noexcept {
+    connection_stats now = stats_;
+    now.in_flight = load();
+    return now;
+  }
   const connection_config& config() const noexcept { return config_; }
   const asio::any_io_executor& executor() const noexcept { return executor_; }
 
@@ -101,16 +156,30 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   enum class state { disconnected, connecting, ready, closed };
 
   void submit(const request& req, asio::any_completion_handler<reply_signature> handler, bool handshake);
+  void stage(const request& req, waiter w);
+  clock::time_point deadline_of(bool handshake, const std::optional<block_time>& block) const;
+  void watch_cancellation(waiter& w);
+  void cancel(std::uint64_t id);
+  bool pending(std::uint64_t id);
+  bool is_oldest(std::uint64_t id);
+  awaitable<void> unblock(std::uint64_t id);
+  void answer(waiter& w, std::exception_ptr error, std::vector<reply> replies = {});
+  void on_reply(waiter&& w, std::vector<reply>&& replies);
   void start_write();
-  void on_written(std::uint64_t generation, boost::system::error_code ec);
+  void on_written(std::uint64_t generation, boost::system::error_code ec, std::size_t n);
   void start_read();
   void on_read(std::uint64_t generation, boost::system::error_code ec, std::size_t n);
   void arm_deadline_timer(clock::time_point deadline);
   void on_deadline();
+  void arm_health_check();
+  void on_health_check();
   void on_connection_lost(const std::string& reason);
   void fail_all(const std::string& reason);
+  void fail_parked(const std::exception_ptr& error);
+  void unpark();
   awaitable<void> open_socket();
   awaitable<void> start_tls(asio::steady_timer& timer);
+  void set_keepalive();
   // Calls `operation` with the TLS stream when there is one, else with the plain socket.
   template <class Operation>
   void with_stream(Operation&& operation) {
@@ -121,8 +190,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     }
   }
   request handshake_request() const;
-  void check_handshake(const request& req, const std::vector<reply>& replies) const;
+  void check_handshake(const request& req, const std::vector<reply>& replies);
   awaitable<void> reconnect_loop();
+  void log(log_level level, const std::string& message) const {
+    if (config_.logger) config_.logger(level, message);
+  }
 
   void complete(asio::any_completion_handler<reply_signature>&& handler, std::exception_ptr error,
                 std::vector<reply> replies = {}) {
@@ -141,31 +213,184 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::shared_ptr<tls_stream> tls_stream_;
   asio::steady_timer deadline_timer_;
   asio::steady_timer reconnect_timer_;
+  asio::steady_timer health_timer_;
   bool deadline_timer_armed_ = false;
   pipeline<waiter> pipeline_;
+  std::list<parked_request> parked_;  // a list: erasing never move-assigns a waiter
+  std::optional<push_handlers> push_;
   std::array<char, std::size_t{64} * 1024> read_buffer_{};
   state state_ = state::disconnected;
+  bool reconnecting_ = false;     // a reconnect loop runs: new requests may wait for it
   std::uint64_t generation_ = 0;  // bumped per socket, so callbacks of an old socket are ignored
-  std::size_t reconnects_ = 0;
+  std::uint64_t next_id_ = 0;
+  long long client_id_ = 0;  // CLIENT ID of the current socket; 0 when the server refused to tell
+  std::size_t internal_awaiting_ = 0;
+  std::size_t blocking_awaiting_ = 0;
+  clock::time_point last_read_{};
+  std::optional<clock::time_point> ping_sent_;
+  connection_stats stats_;
 };
+
+clock::time_point connection_impl::deadline_of(bool handshake, const std::optional<block_time>& block) const {
+  auto timeout = handshake ? config_.connect_timeout : config_.command_timeout;
+  if (timeout <= no_limit || (block && block->forever)) return clock::time_point::max();
+  if (block) timeout += block->limit;
+  return clock::now() + timeout;
+}
 
 void connection_impl::submit(const request& req, asio::any_completion_handler<reply_signature> handler,
                              bool handshake) {
-  const bool accepting = state_ == state::ready || (handshake && state_ == state::connecting);
-  if (!accepting) {
-    const char* why = state_ == state::closed ? "connection is closed" : "not connected (reconnecting)";
-    complete(std::move(handler), std::make_exception_ptr(connection_error(config_.endpoint() + ": " + why)));
+  if (const char* refused = push_ ? nullptr : refused_command(req)) {
+    complete(std::move(handler),
+             std::make_exception_ptr(usage_error(std::string(refused) +
+                                                 " on a shared connection would mix its pushes with other replies: use "
+                                                 "client::subscribe / client::psubscribe")));
     return;
   }
   if (req.empty()) {
     complete(std::move(handler), nullptr);
     return;
   }
-  const auto timeout = handshake ? config_.connect_timeout : config_.command_timeout;
-  const auto deadline = timeout.count() > 0 ? clock::now() + timeout : clock::time_point::max();
-  pipeline_.stage(req, waiter{std::move(handler), deadline});
+  const auto block = handshake ? std::nullopt : block_time_of(req);
+  waiter w(std::move(handler), deadline_of(handshake, block), ++next_id_, block.has_value(), false);
+  if (state_ == state::ready || (handshake && state_ == state::connecting)) {
+    stage(req, std::move(w));
+    return;
+  }
+  if (!handshake && reconnecting_ && config_.wait_for_reconnect && state_ != state::closed) {
+    watch_cancellation(w);
+    if (w.deadline != clock::time_point::max()) arm_deadline_timer(w.deadline);
+    parked_.emplace_back(parked_request{&req, std::move(w)});
+    return;
+  }
+  const char* why = state_ == state::closed ? "connection is closed" : "not connected (reconnecting)";
+  complete(std::move(w.handler), std::make_exception_ptr(connection_error(config_.endpoint() + ": " + why)));
+}
+
+void connection_impl::stage(const request& req, waiter w) {
+  if (!w.internal && !w.slot.is_connected()) watch_cancellation(w);
+  if (w.blocking) ++blocking_awaiting_;
+  if (w.internal) ++internal_awaiting_;
+  stats_.commands += req.size();
+  const auto deadline = w.deadline;
+  pipeline_.stage(req, std::move(w));
   if (deadline != clock::time_point::max()) arm_deadline_timer(deadline);
   if (!pipeline_.writing()) start_write();
+}
+
+void connection_impl::send(const request& req) {
+  if (state_ != state::ready) return;
+  stats_.commands += req.size();
+  pipeline_.stage_unanswered(req);
+  if (!pipeline_.writing()) start_write();
+}
+
+void connection_impl::watch_cancellation(waiter& w) {
+  w.slot = asio::get_associated_cancellation_slot(w.handler);
+  if (!w.slot.is_connected()) return;
+  w.slot.assign([weak = weak_from_this(), id = w.id](asio::cancellation_type) {
+    if (auto self = weak.lock()) self->cancel(id);
+  });
+}
+
+void connection_impl::answer(waiter& w, std::exception_ptr error, std::vector<reply> replies) {
+  if (!w.handler) return;
+  // The caller's slot may not outlive its answer: take our handler out of it first.
+  if (w.slot.is_connected() && !w.cancelled) w.slot.clear();
+  w.slot = {};
+  complete(std::move(w.handler), std::move(error), std::move(replies));
+  w.handler = {};
+}
+
+// Runs inside the caller's cancellation slot: it must not clear that slot.
+void connection_impl::cancel(std::uint64_t id) {
+  for (auto it = parked_.begin(); it != parked_.end(); ++it) {
+    if (it->w.id != id) continue;
+    ++stats_.cancellations;
+    it->w.cancelled = true;
+    answer(it->w, cancelled_error());
+    parked_.erase(it);
+    return;
+  }
+  bool unblock_needed = false;
+  pipeline_.for_each_waiter([&](waiter& w) {
+    if (w.id != id || !w.handler || w.cancelled) return;
+    ++stats_.cancellations;
+    w.cancelled = true;
+    // A plain command's reply is read and discarded. A blocking one must not take an element
+    // for nobody: its caller is answered once the server confirms it unblocked it.
+    if (w.blocking) {
+      unblock_needed = true;
+    } else {
+      answer(w, cancelled_error());
+    }
+  });
+  if (unblock_needed) {
+    log(log_level::debug, config_.endpoint() + ": unblocking a cancelled blocking command");
+    asio::co_spawn(
+        executor_, [self = shared_from_this(), id] { return self->unblock(id); }, asio::detached);
+  }
+}
+
+bool connection_impl::pending(std::uint64_t id) {
+  bool found = false;
+  pipeline_.for_each_waiter([&](waiter& w) { found = found || (w.id == id && w.handler); });
+  return found;
+}
+
+bool connection_impl::is_oldest(std::uint64_t id) {
+  bool first = true;
+  bool oldest = false;
+  pipeline_.for_each_waiter([&](waiter& w) {
+    oldest = oldest || (first && w.id == id);
+    first = false;
+  });
+  return oldest;
+}
+
+// CLIENT UNBLOCK … ERROR from a second connection makes the blocked command answer -UNBLOCKED.
+// It unblocks whatever the connection is blocked in, so it is sent only once every older request
+// was answered, and again while the command has not reached the server yet.
+awaitable<void> connection_impl::unblock(std::uint64_t id) {
+  auto self = shared_from_this();
+  const auto generation = generation_;
+  const auto still_ours = [&] { return generation_ == generation && pending(id); };
+  if (client_id_ > 0) {
+    try {
+      connection_config side_config = config_;
+      side_config.auto_reconnect = false;
+      side_config.health_check_interval = no_limit;
+      side_config.logger = {};
+      auto side = std::make_shared<connection_impl>(executor_, std::move(side_config));
+      co_await side->connect();
+      asio::steady_timer pause(executor_);
+      request unblock_request;
+      unblock_request.push("CLIENT", "UNBLOCK", client_id_, "ERROR");
+      while (still_ours()) {
+        if (is_oldest(id)) {
+          const auto replies = co_await side->async_submit(unblock_request, false, asio::use_awaitable);
+          replies.front().throw_if_error("CLIENT UNBLOCK");
+          if (replies.front().as_integer() == 1) break;
+        }
+        pause.expires_after(std::chrono::milliseconds(2));
+        co_await pause.async_wait(asio::use_awaitable);
+      }
+      side->close();
+      co_return;
+    } catch (const std::exception& e) {
+      log(log_level::warning, config_.endpoint() + ": cannot unblock a cancelled command: " + e.what());
+    }
+  }
+  // Without a second connection, closing this one is the only way to be sure it takes nothing.
+  if (still_ours()) on_connection_lost("closed to abandon a cancelled blocking command");
+}
+
+void connection_impl::on_reply(waiter&& w, std::vector<reply>&& replies) {
+  stats_.replies += replies.size();
+  if (w.blocking) --blocking_awaiting_;
+  if (w.internal) --internal_awaiting_;
+  if (w.cancelled && std::ranges::any_of(replies, is_unblocked_error)) return answer(w, cancelled_error());
+  answer(w, nullptr, std::move(replies));
 }
 
 void connection_impl::start_write() {
@@ -174,13 +399,14 @@ void connection_impl::start_write() {
   with_stream([&](auto& stream) {
     asio::async_write(stream, asio::buffer(bytes.data(), bytes.size()),
                       [self = shared_from_this(), generation = generation_, tls = tls_stream_](
-                          boost::system::error_code ec, std::size_t) { self->on_written(generation, ec); });
+                          boost::system::error_code ec, std::size_t n) { self->on_written(generation, ec, n); });
   });
 }
 
-void connection_impl::on_written(std::uint64_t generation, boost::system::error_code ec) {
+void connection_impl::on_written(std::uint64_t generation, boost::system::error_code ec, std::size_t n) {
   if (generation != generation_) return;
   if (ec) return on_connection_lost("write failed: " + ec.message());
+  stats_.bytes_written += n;
   pipeline_.finish_write();
   if (pipeline_.has_staged()) start_write();
 }
@@ -198,14 +424,23 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
   if (ec) {
     return on_connection_lost(ec == asio::error::eof ? "server closed the connection" : "read failed: " + ec.message());
   }
+  stats_.bytes_read += n;
+  last_read_ = clock::now();
   try {
-    pipeline_.feed(std::string_view(read_buffer_.data(), n), [this](waiter&& w, std::vector<reply>&& r) {
-      if (w.handler) complete(std::move(w.handler), nullptr, std::move(r));
-    });
+    const auto on_complete = [this](waiter&& w, std::vector<reply>&& r) { on_reply(std::move(w), std::move(r)); };
+    const std::string_view bytes(read_buffer_.data(), n);
+    if (push_) {
+      pipeline_.feed(bytes, on_complete, [this](reply&& r) {
+        ++stats_.replies;
+        push_->on_push(std::move(r));
+      });
+    } else {
+      pipeline_.feed(bytes, on_complete);
+    }
   } catch (const protocol_error& e) {
     return on_connection_lost(e.what());
   }
-  start_read();
+  if (generation == generation_) start_read();
 }
 
 void connection_impl::arm_deadline_timer(clock::time_point deadline) {
@@ -224,25 +459,99 @@ void connection_impl::arm_deadline_timer(clock::time_point deadline) {
 void connection_impl::on_deadline() {
   const auto now = clock::now();
   auto next = clock::time_point::max();
+  const auto timed_out = [&](waiter& w, const char* what) {
+    ++stats_.timeouts;
+    const std::string message = config_.endpoint() + ": " + what;
+    log(log_level::warning, message);
+    answer(w, std::make_exception_ptr(timeout_error(message)));
+  };
+  for (auto it = parked_.begin(); it != parked_.end();) {
+    if (it->w.deadline > now) {
+      next = std::min(next, it->w.deadline);
+      ++it;
+    } else {
+      timed_out(it->w, "not reconnected within the command timeout");
+      it = parked_.erase(it);
+    }
+  }
+  std::vector<std::uint64_t> abandoned_blocking;
   pipeline_.for_each_waiter([&](waiter& w) {
-    if (!w.handler) return;
+    if (!w.handler || w.cancelled) return;
     if (w.deadline <= now) {
       // The reply may still arrive; its entry stays queued so it is consumed, then discarded.
-      complete(std::move(w.handler),
-               std::make_exception_ptr(timeout_error(config_.endpoint() + ": no reply within the command timeout")));
-      w.handler = {};
+      // A blocking command is unblocked as if cancelled, so it takes no element for nobody.
+      if (w.blocking) abandoned_blocking.push_back(w.id);
+      timed_out(w, "no reply within the command timeout");
+      w.cancelled = w.blocking;
     } else {
       next = std::min(next, w.deadline);
     }
   });
+  for (const auto id : abandoned_blocking) {
+    asio::co_spawn(
+        executor_, [self = shared_from_this(), id] { return self->unblock(id); }, asio::detached);
+  }
   if (next != clock::time_point::max()) arm_deadline_timer(next);
+}
+
+void connection_impl::arm_health_check() {
+  if (config_.health_check_interval <= no_limit) return;
+  health_timer_.expires_after(config_.health_check_interval);
+  health_timer_.async_wait([self = shared_from_this(), generation = generation_](boost::system::error_code ec) {
+    if (!ec && generation == self->generation_) self->on_health_check();
+  });
+}
+
+// PING after an interval without reads; an unanswered PING an interval later means the server
+// or the path to it is gone (a half-open socket, a stopped server): fail, and reconnect.
+void connection_impl::on_health_check() {
+  if (state_ != state::ready) return;
+  const auto now = clock::now();
+  const auto interval = config_.health_check_interval;
+  if (ping_sent_ && last_read_ < *ping_sent_) {
+    if (now - *ping_sent_ >= interval) {
+      ++stats_.health_check_failures;
+      const std::string reason =
+          "health check failed: no reply to PING within " + std::to_string(interval.count()) + " ms";
+      log(log_level::error, config_.endpoint() + ": " + reason);
+      return on_connection_lost(reason);
+    }
+  } else {
+    ping_sent_.reset();
+    // A blocking command holds the server's answers back: the PING would wait behind it.
+    if (now - last_read_ >= interval && blocking_awaiting_ == 0) {
+      request ping;
+      ping.push("PING");
+      ping_sent_ = now;
+      if (push_) {
+        send(ping);
+      } else {
+        stage(ping, waiter(asio::any_completion_handler<reply_signature>([](std::exception_ptr, std::vector<reply>) {}),
+                           clock::time_point::max(), ++next_id_, false, true));
+      }
+    }
+  }
+  arm_health_check();
 }
 
 void connection_impl::fail_all(const std::string& reason) {
   const auto error = std::make_exception_ptr(connection_error(config_.endpoint() + ": " + reason));
-  pipeline_.fail_all([&](waiter&& w) {
-    if (w.handler) complete(std::move(w.handler), error);
-  });
+  pipeline_.fail_all([&](waiter&& w) { answer(w, w.cancelled ? cancelled_error() : error); });
+  internal_awaiting_ = 0;
+  blocking_awaiting_ = 0;
+  ping_sent_.reset();
+}
+
+void connection_impl::fail_parked(const std::exception_ptr& error) {
+  std::list<parked_request> failed;
+  failed.swap(parked_);
+  for (auto& p : failed) answer(p.w, error);
+}
+
+void connection_impl::unpark() {
+  std::list<parked_request> ready;
+  ready.swap(parked_);
+  for (auto& p : ready) stage(*p.req, std::move(p.w));
 }
 
 void connection_impl::on_connection_lost(const std::string& reason) {
@@ -250,9 +559,16 @@ void connection_impl::on_connection_lost(const std::string& reason) {
   ++generation_;
   boost::system::error_code ignored;
   socket_.close(ignored);
+  health_timer_.cancel();
   if (state_ != state::closed) state_ = state::disconnected;
   fail_all(reason);
+  if (was_ready) {
+    log(log_level::warning,
+        config_.endpoint() + ": connection lost: " + reason + (config_.auto_reconnect ? "; reconnecting" : ""));
+    if (push_ && push_->on_lost) push_->on_lost(reason);
+  }
   if (was_ready && config_.auto_reconnect) {
+    reconnecting_ = true;
     asio::co_spawn(
         executor_, [self = shared_from_this()] { return self->reconnect_loop(); }, asio::detached);
   }
@@ -290,11 +606,24 @@ awaitable<void> connection_impl::open_socket() {
     last_error = std::get<0>(std::get<0>(result));
     if (!last_error) {
       socket_.set_option(asio::ip::tcp::no_delay(true));
+      if (config_.tcp_keepalive) set_keepalive();
       if (tls_context_) co_await start_tls(timer);
       co_return;
     }
   }
   throw connection_error("cannot connect to " + config_.endpoint() + ": " + last_error.message());
+}
+
+// Probes after 30 s of silence, every 10 s, 3 misses: the kernel notices a vanished peer in about a
+// minute even with health checks off (Linux's default would take over two hours).
+void connection_impl::set_keepalive() {
+  socket_.set_option(asio::socket_base::keep_alive(true));
+  const auto set = [&](int option, int value) {
+    ::setsockopt(socket_.native_handle(), IPPROTO_TCP, option, &value, sizeof value);
+  };
+  set(TCP_KEEPIDLE, 30);
+  set(TCP_KEEPINTVL, 10);
+  set(TCP_KEEPCNT, 3);
 }
 
 awaitable<void> connection_impl::start_tls(asio::steady_timer& timer) {
@@ -328,19 +657,28 @@ request connection_impl::handshake_request() const {
   }
   if (config_.database != 0) req.push("SELECT", config_.database);
   if (!config_.client_name.empty()) req.push("CLIENT", "SETNAME", config_.client_name);
-  req.push("PING");  // reveals NOAUTH when the server wants a password we did not send
+  req.push("CLIENT", "ID");  // what CLIENT UNBLOCK names when a blocking command is cancelled
+  req.push("PING");          // reveals NOAUTH when the server wants a password we did not send
   return req;
 }
 
-void connection_impl::check_handshake(const request& req, const std::vector<reply>& replies) const {
+void connection_impl::check_handshake(const request& req, const std::vector<reply>& replies) {
+  client_id_ = 0;
   for (std::size_t i = 0; i < replies.size(); ++i) {
-    if (!replies[i].is_error()) continue;
-    const std::string& message = replies[i].error_message();
     const std::string& command = req.command_name(i);
+    const bool client_id = command == "CLIENT" && i + 2 == replies.size();
+    if (!replies[i].is_error()) {
+      if (client_id && replies[i].is_integer()) client_id_ = replies[i].as_integer();
+      continue;
+    }
+    const std::string& message = replies[i].error_message();
     // Redis's AUTH errors never echo the credentials, so its message is safe to pass on.
     if (command == "AUTH" || message.starts_with("NOAUTH") || message.starts_with("WRONGPASS")) {
       throw authentication_error(config_.endpoint() + ": authentication failed: " + message);
     }
+    // A user without rights to CLIENT ID still works; cancelling a blocking command then closes
+    // the connection instead of unblocking it.
+    if (client_id) continue;
     throw connection_error(config_.endpoint() + ": " + command + " failed during connect: " + message);
   }
 }
@@ -361,6 +699,10 @@ awaitable<void> connection_impl::connect() {
     check_handshake(handshake, replies);
     if (state_ != state::connecting) throw connection_error(config_.endpoint() + ": connection is closed");
     state_ = state::ready;
+    last_read_ = clock::now();
+    arm_health_check();
+    if (push_ && push_->on_connected) push_->on_connected();
+    unpark();
     co_return;
   } catch (...) {
     failure = std::current_exception();
@@ -374,20 +716,29 @@ awaitable<void> connection_impl::connect() {
 
 awaitable<void> connection_impl::reconnect_loop() {
   auto delay = config_.reconnect_min_delay;
+  std::size_t attempts = 0;
   while (state_ == state::disconnected) {
     // Full jitter: many clients reconnecting after one outage do not retry in lockstep.
     const auto wait = random_between(delay / 2, std::max(delay, std::chrono::milliseconds(1)));
     reconnect_timer_.expires_after(wait);
     co_await reconnect_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (state_ != state::disconnected) co_return;
+    if (state_ != state::disconnected) break;
+    ++attempts;
     try {
       co_await connect();
-      ++reconnects_;
-      co_return;
-    } catch (const error&) {
+      ++stats_.reconnects;
+      log(log_level::info, config_.endpoint() + ": reconnected after " + std::to_string(attempts) + " attempt(s)");
+      break;
+    } catch (const error& e) {
+      log(log_level::warning,
+          config_.endpoint() + ": reconnect attempt " + std::to_string(attempts) + " failed: " + e.what());
       delay = std::min(delay * 2, config_.reconnect_max_delay);
     }
   }
+  reconnecting_ = false;
+  // Requests that waited for a connection that is closed for good now fail.
+  if (state_ != state::ready)
+    fail_parked(std::make_exception_ptr(connection_error(config_.endpoint() + ": connection is closed")));
 }
 
 void connection_impl::close() {
@@ -398,13 +749,18 @@ void connection_impl::close() {
   socket_.close(ignored);
   deadline_timer_.cancel();
   reconnect_timer_.cancel();
+  health_timer_.cancel();
   fail_all("connection closed");
+  fail_parked(std::make_exception_ptr(connection_error(config_.endpoint() + ": connection closed")));
 }
 
 }  // namespace detail
 
 connection::connection(executor_type executor, connection_config config)
     : impl_(std::make_shared<detail::connection_impl>(std::move(executor), std::move(config))) {}
+
+connection::connection(executor_type executor, connection_config config, detail::push_handlers handlers)
+    : impl_(std::make_shared<detail::connection_impl>(std::move(executor), std::move(config), std::move(handlers))) {}
 
 connection::~connection() {
   if (impl_) impl_->close();
@@ -439,6 +795,21 @@ void connection::close() { impl_->close(); }
 bool connection::is_connected() const noexcept { return impl_->is_connected(); }
 std::size_t connection::load() const noexcept { return impl_->load(); }
 std::size_t connection::reconnect_count() const noexcept { return impl_->reconnect_count(); }
+connection_stats connection::stats() const noexcept { return impl_->stats(); }
+void connection::send(const request& req) { impl_->send(req); }
+
+connection_stats& connection_stats::operator+=(const connection_stats& other) noexcept {
+  commands += other.commands;
+  bytes_written += other.bytes_written;
+  bytes_read += other.bytes_read;
+  replies += other.replies;
+  reconnects += other.reconnects;
+  timeouts += other.timeouts;
+  cancellations += other.cancellations;
+  health_check_failures += other.health_check_failures;
+  in_flight += other.in_flight;
+  return *this;
+}
 const connection_config& connection::config() const noexcept { return impl_->config(); }
 connection::executor_type connection::get_executor() const noexcept { return impl_->executor(); }
 

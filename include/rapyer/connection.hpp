@@ -5,7 +5,10 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "rapyer/config.hpp"
@@ -15,7 +18,32 @@ namespace rapyer {
 
 namespace detail {
 class connection_impl;
-}
+
+/// A connection in push mode carries pub/sub traffic: every reply it reads is a push.
+struct push_handlers {
+  /// Each reply read: messages, subscribe confirmations, pongs.
+  std::function<void(reply&&)> on_push;
+  /// After each (re)connect and handshake: subscribe again here.
+  std::function<void()> on_connected;
+  /// The connection was lost (it reconnects by itself when auto_reconnect is on).
+  std::function<void(std::string_view reason)> on_lost;
+};
+}  // namespace detail
+
+/// What a connection has done since it was made; every figure only grows, but in_flight.
+struct connection_stats {
+  std::uint64_t commands = 0;  // commands written
+  std::uint64_t bytes_written = 0;
+  std::uint64_t bytes_read = 0;
+  std::uint64_t replies = 0;        // replies read, pushes included
+  std::uint64_t reconnects = 0;     // connections re-established after a loss
+  std::uint64_t timeouts = 0;       // requests failed with timeout_error
+  std::uint64_t cancellations = 0;  // requests whose caller cancelled them
+  std::uint64_t health_check_failures = 0;
+  std::uint64_t in_flight = 0;  // requests awaiting replies now
+
+  connection_stats& operator+=(const connection_stats& other) noexcept;
+};
 
 /// Not thread-safe: use a connection from coroutines running on its executor (a single-threaded
 /// io_context, or a strand).
@@ -24,6 +52,8 @@ class connection : public detail::command_interface<connection> {
   using executor_type = boost::asio::any_io_executor;
 
   connection(executor_type executor, connection_config config);
+  /// A push-mode connection (pub/sub): see detail::push_handlers.
+  connection(executor_type executor, connection_config config, detail::push_handlers handlers);
   /// Closes the connection; requests still awaiting replies fail with connection_error.
   ~connection();
   connection(connection&&) noexcept;
@@ -36,6 +66,16 @@ class connection : public detail::command_interface<connection> {
   using command_interface::execute;
   /// Sends every command of the request in one write; returns one reply per command, error
   /// replies included (they do not throw).
+  ///
+  /// Each request has a deadline: command_timeout, plus the block time of blocking commands
+  /// (BLPOP … 5 waits 5 s + command_timeout; a block time of 0 waits forever). It honours Asio's
+  /// per-operation cancellation (e.g. `co_await (conn.execute(...) || timer.async_wait(...))`):
+  /// the caller resumes at once with boost::system::system_error(operation_aborted) and the reply
+  /// is read and discarded; a cancelled blocking command is first unblocked with CLIENT UNBLOCK
+  /// from a second connection, so it never takes an element after its caller gave up (if the
+  /// server had already answered, the answer is delivered instead).
+  /// SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and MONITOR are refused with usage_error: their pushes
+  /// would mix with other callers' replies (use client::subscribe).
   awaitable<std::vector<reply>> execute(request req);
   /// Sends a one-command request; an error reply throws server_error.
   awaitable<reply> execute_one(request req);
@@ -48,6 +88,10 @@ class connection : public detail::command_interface<connection> {
   std::size_t load() const noexcept;
   /// How many times the connection was re-established after a loss.
   std::size_t reconnect_count() const noexcept;
+  connection_stats stats() const noexcept;
+  /// Push mode: writes the request without awaiting replies (they arrive as pushes). Dropped
+  /// while disconnected: on_connected is the place to send it again.
+  void send(const request& req);
   const connection_config& config() const noexcept;
   executor_type get_executor() const noexcept;
 

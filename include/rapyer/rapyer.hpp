@@ -21,5 +21,6 @@
 #include "rapyer/registry.hpp"
 #include "rapyer/reply.hpp"
 #include "rapyer/request.hpp"
+#include "rapyer/timeout.hpp"
 #include "rapyer/timestamp.hpp"
 #include "rapyer/transaction.hpp"

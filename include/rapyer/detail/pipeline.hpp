@@ -28,6 +28,9 @@ class pipeline {
     awaiting_.back().replies.reserve(req.size());
   }
 
+  /// Queues bytes whose replies nobody awaits (on a pub/sub connection, every reply is a push).
+  void stage_unanswered(const request& req) { staged_ += req.payload(); }
+
   bool writing() const noexcept { return !writing_.empty(); }
   bool has_staged() const noexcept { return !staged_.empty(); }
 
@@ -43,9 +46,19 @@ class pipeline {
   /// a reply that no request is waiting for.
   template <class OnComplete>
   void feed(std::string_view bytes, OnComplete&& on_complete) {
+    feed(bytes, on_complete, [](reply&& r) { throw_unexpected_reply(r); });
+  }
+
+  /// As above, but a reply that no request is waiting for (a pub/sub push) goes to
+  /// on_unsolicited(reply&&).
+  template <class OnComplete, class OnUnsolicited>
+  void feed(std::string_view bytes, OnComplete&& on_complete, OnUnsolicited&& on_unsolicited) {
     reader_.feed(bytes);
     while (auto next = reader_.next()) {
-      if (awaiting_.empty()) throw_unexpected_reply(*next);
+      if (awaiting_.empty()) {
+        on_unsolicited(std::move(*next));
+        continue;
+      }
       entry& front = awaiting_.front();
       front.replies.push_back(std::move(*next));
       if (front.replies.size() == front.expected) {
