@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <limits>
 #include <optional>
 
 #include "rapyer/error.hpp"
@@ -79,9 +78,12 @@ std::chrono::milliseconds parse_duration(std::string_view text, std::string_view
     digits.remove_suffix(1);
     scale = 1000;
   }
-  // Unsigned, so that a sign is malformed rather than a negative duration.
+  // Unsigned, so that a sign is malformed rather than a negative duration. The bound keeps
+  // deadlines computed from it on the steady clock (nanoseconds) from overflowing.
+  constexpr auto longest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::duration::max()).count() / 4;
   const auto count = to_number<std::uint64_t>(digits);
-  if (!count || *count > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max() / scale)) {
+  if (!count || *count > static_cast<std::uint64_t>(longest / scale)) {
     throw_invalid(what, text, expected);
   }
   return std::chrono::milliseconds{static_cast<std::int64_t>(*count) * scale};

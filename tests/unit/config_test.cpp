@@ -181,6 +181,10 @@ TEST(ConnectionConfig, RejectsBadOptionValuesNamingTheOption) {
             "invalid connect_timeout in Redis URL: '99999999999999999999s' " + durations);
   EXPECT_EQ(url_error<connection_config>("redis://h?connect_timeout=9223372036854776s"),
             "invalid connect_timeout in Redis URL: '9223372036854776s' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?connect_timeout=3000000000s"),
+            "invalid connect_timeout in Redis URL: '3000000000s' " + durations);
+  EXPECT_EQ(connection_config::from_url("redis://h?connect_timeout=2000000000s").connect_timeout,
+            std::chrono::seconds{2000000000});
   EXPECT_EQ(url_error<connection_config>("redis://h?auto_reconnect=on"),
             "invalid auto_reconnect in Redis URL: 'on' (true, false, 1, 0, yes or no)");
   EXPECT_EQ(url_error<connection_config>("redis://h?tcp_keepalive"),
