@@ -22,7 +22,8 @@ class client;
 
 /// One connection reserved for its holder until the lease is destroyed. A lease whose holder left
 /// a WATCH or MULTI open, or that still awaits a reply (a blocking command that timed out), is
-/// closed instead of being reused, so the next holder always starts clean.
+/// closed instead of being reused, so the next holder always starts clean; either way its place
+/// under max_leases is free again.
 class connection_lease : public detail::command_interface<connection_lease> {
  public:
   connection_lease(connection_lease&& other) noexcept;
