@@ -1,6 +1,8 @@
 #include "rapyer/config.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "rapyer/error.hpp"
 
@@ -24,106 +26,208 @@ std::string percent_decode(std::string_view text) {
     }
     const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
     const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
-    if (hi < 0 || lo < 0) throw config_error("bad percent-encoding in URL credentials");
+    if (hi < 0 || lo < 0) throw config_error("bad percent-encoding in Redis URL");
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
   }
   return out;
 }
 
+[[noreturn]] void throw_invalid(std::string_view what, std::string_view text, std::string_view expected = {}) {
+  throw config_error("invalid " + std::string(what) + " in Redis URL: '" + std::string(text) + "'" +
+                     (expected.empty() ? "" : " (" + std::string(expected) + ")"));
+}
+
+// The whole of `text` as a number, or nothing.
 template <class Int>
-Int parse_number(std::string_view text, std::string_view what) {
+std::optional<Int> to_number(std::string_view text) {
   Int value{};
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) {
-    throw config_error("invalid " + std::string(what) + " in Redis URL: '" + std::string(text) + "'");
-  }
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
   return value;
 }
 
-int parse_database(std::string_view text) {
-  const int db = parse_number<int>(text, "database number");
-  if (db < 0) throw config_error("invalid database number in Redis URL: '" + std::string(text) + "'");
+template <class Int>
+Int parse_number(std::string_view text, std::string_view what, std::string_view expected = {}) {
+  const auto value = to_number<Int>(text);
+  if (!value) throw_invalid(what, text, expected);
+  return *value;
+}
+
+int parse_database(std::string_view text, std::string_view what) {
+  const int db = parse_number<int>(text, what);
+  if (db < 0) throw_invalid(what, text);
   return db;
 }
 
-// Applies `name=value&…` parameters; which names are allowed depends on the scheme.
-void apply_query(connection_config& cfg, std::string_view params, bool unix_socket) {
+std::size_t parse_positive(std::string_view text, std::string_view what) {
+  constexpr std::string_view expected = "a whole number, at least 1";
+  const auto value = parse_number<std::size_t>(text, what, expected);
+  if (value == 0) throw_invalid(what, text, expected);
+  return value;
+}
+
+// A plain number is milliseconds; "250ms" and "5s" name their unit.
+std::chrono::milliseconds parse_duration(std::string_view text, std::string_view what) {
+  constexpr std::string_view expected = "milliseconds, or a whole number followed by ms or s";
+  std::int64_t scale = 1;
+  std::string_view digits = text;
+  if (digits.ends_with("ms")) {
+    digits.remove_suffix(2);
+  } else if (digits.ends_with('s')) {
+    digits.remove_suffix(1);
+    scale = 1000;
+  }
+  // Unsigned, so that a sign is malformed rather than a negative duration. The bound keeps
+  // deadlines computed from it on the steady clock (nanoseconds) from overflowing.
+  constexpr auto longest =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::duration::max()).count() / 4;
+  const auto count = to_number<std::uint64_t>(digits);
+  if (!count || *count > static_cast<std::uint64_t>(longest / scale)) {
+    throw_invalid(what, text, expected);
+  }
+  return std::chrono::milliseconds{static_cast<std::int64_t>(*count) * scale};
+}
+
+bool parse_bool(std::string_view text, std::string_view what) {
+  if (text == "true" || text == "1" || text == "yes") return true;
+  if (text == "false" || text == "0" || text == "no") return false;
+  throw_invalid(what, text, "true, false, 1, 0, yes or no");
+}
+
+std::string parse_text(std::string_view text, std::string_view /*what*/) { return std::string(text); }
+
+// redis-py's ssl_cert_reqs: whether the server's certificate is verified.
+bool parse_cert_reqs(std::string_view text, std::string_view what) {
+  if (text != "none" && text != "required") throw_invalid(what, text, "none or required");
+  return text == "required";
+}
+
+// Where a URL parameter is accepted.
+enum class option_scope {
+  any_url,     // every scheme, connection_config::from_url included
+  unix_url,    // unix:// only: the other schemes carry credentials before the host
+  tls_url,     // rediss:// only
+  client_url,  // every scheme, but only client_config::from_url: it sets up the client's pool
+};
+
+using option_setter = void (*)(client_config& cfg, std::string_view name, std::string_view value);
+
+template <auto member, auto parse>
+void set_connection(client_config& cfg, std::string_view name, std::string_view value) {
+  cfg.connection.*member = parse(value, name);
+}
+
+template <auto member, auto parse>
+void set_tls(client_config& cfg, std::string_view name, std::string_view value) {
+  cfg.connection.tls.*member = parse(value, name);
+}
+
+template <auto member, auto parse>
+void set_client(client_config& cfg, std::string_view name, std::string_view value) {
+  cfg.*member = parse(value, name);
+}
+
+struct url_option {
+  std::string_view name;
+  option_scope scope;
+  option_setter apply;
+};
+
+// Every parameter a Redis URL may carry; the ssl_* names are redis-py's.
+constexpr url_option url_options[] = {
+    {"db", option_scope::any_url, set_connection<&connection_config::database, parse_database>},
+    {"user", option_scope::unix_url, set_connection<&connection_config::username, parse_text>},
+    {"password", option_scope::unix_url, set_connection<&connection_config::password, parse_text>},
+    {"client_name", option_scope::any_url, set_connection<&connection_config::client_name, parse_text>},
+    {"connect_timeout", option_scope::any_url, set_connection<&connection_config::connect_timeout, parse_duration>},
+    {"command_timeout", option_scope::any_url, set_connection<&connection_config::command_timeout, parse_duration>},
+    {"health_check_interval", option_scope::any_url,
+     set_connection<&connection_config::health_check_interval, parse_duration>},
+    {"auto_reconnect", option_scope::any_url, set_connection<&connection_config::auto_reconnect, parse_bool>},
+    {"reconnect_min_delay", option_scope::any_url,
+     set_connection<&connection_config::reconnect_min_delay, parse_duration>},
+    {"reconnect_max_delay", option_scope::any_url,
+     set_connection<&connection_config::reconnect_max_delay, parse_duration>},
+    {"wait_for_reconnect", option_scope::any_url, set_connection<&connection_config::wait_for_reconnect, parse_bool>},
+    {"tcp_keepalive", option_scope::any_url, set_connection<&connection_config::tcp_keepalive, parse_bool>},
+    {"ssl_ca_certs", option_scope::tls_url, set_tls<&tls_config::ca_file, parse_text>},
+    {"ssl_certfile", option_scope::tls_url, set_tls<&tls_config::cert_file, parse_text>},
+    {"ssl_keyfile", option_scope::tls_url, set_tls<&tls_config::key_file, parse_text>},
+    {"ssl_server_hostname", option_scope::tls_url, set_tls<&tls_config::server_name, parse_text>},
+    {"ssl_cert_reqs", option_scope::tls_url, set_tls<&tls_config::verify_peer, parse_cert_reqs>},
+    {"pool_size", option_scope::client_url, set_client<&client_config::pool_size, parse_positive>},
+    {"max_leases", option_scope::client_url, set_client<&client_config::max_leases, parse_positive>},
+    {"lease_wait_timeout", option_scope::client_url, set_client<&client_config::lease_wait_timeout, parse_duration>},
+    {"lease_idle_timeout", option_scope::client_url, set_client<&client_config::lease_idle_timeout, parse_duration>},
+};
+
+// Which config the URL is parsed for: connection_config::from_url has no pool to size.
+enum class url_target { connection, client };
+
+void check_scope(const url_option& option, const connection_config& cfg, url_target target) {
+  const std::string name(option.name);
+  switch (option.scope) {
+    case option_scope::any_url:
+      return;
+    case option_scope::unix_url:
+      if (cfg.unix_socket.empty()) {
+        throw config_error("parameter '" + name + "' is for unix:// URLs; other URLs give it before the host");
+      }
+      return;
+    case option_scope::tls_url:
+      if (!cfg.tls.enabled) throw config_error("parameter '" + name + "' needs a rediss:// URL (TLS)");
+      return;
+    case option_scope::client_url:
+      if (target != url_target::client) {
+        throw config_error("parameter '" + name + "' is a client option: use client_config::from_url");
+      }
+      return;
+  }
+}
+
+// Applies `name=value&…` parameters; the scheme and the authority are parsed already.
+void apply_query(client_config& cfg, std::string_view params, url_target target) {
   while (!params.empty()) {
     const auto amp = params.find('&');
     const std::string_view param = params.substr(0, amp);
     params = amp == std::string_view::npos ? std::string_view{} : params.substr(amp + 1);
     const auto eq = param.find('=');
     const std::string_view name = param.substr(0, eq);
-    const std::string value = percent_decode(eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1));
-    const bool tls = cfg.tls.enabled;
-    if (name == "db") {
-      cfg.database = parse_database(value);
-    } else if (unix_socket && name == "user") {
-      cfg.username = value;
-    } else if (unix_socket && name == "password") {
-      cfg.password = value;
-    } else if (tls && name == "ssl_ca_certs") {
-      cfg.tls.ca_file = value;
-    } else if (tls && name == "ssl_certfile") {
-      cfg.tls.cert_file = value;
-    } else if (tls && name == "ssl_keyfile") {
-      cfg.tls.key_file = value;
-    } else if (tls && name == "ssl_server_hostname") {
-      cfg.tls.server_name = value;
-    } else if (tls && name == "ssl_cert_reqs") {
-      if (value != "none" && value != "required") {
-        throw config_error("ssl_cert_reqs must be none or required, not '" + value + "'");
-      }
-      cfg.tls.verify_peer = value == "required";
-    } else {
-      throw config_error("unknown parameter in Redis URL: '" + std::string(name) + "'" +
-                         (name.starts_with("ssl_") ? " (TLS parameters need a rediss:// URL)" : ""));
+    const auto* option = std::find_if(std::begin(url_options), std::end(url_options),
+                                      [&](const url_option& o) { return o.name == name; });
+    if (option == std::end(url_options)) {
+      throw config_error("unknown parameter in Redis URL: '" + std::string(name) + "'");
     }
+    check_scope(*option, cfg.connection, target);
+    option->apply(cfg, name, percent_decode(eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1)));
   }
 }
 
-}  // namespace
+// One `host[:port]` or `[ipv6][:port]`; an empty host keeps the default.
+void parse_host_port(std::string_view text, connection_config& cfg) {
+  std::string_view host = text;
+  if (!text.empty() && text.front() == '[') {  // IPv6 literal
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) throw config_error("unterminated IPv6 address in Redis URL");
+    host = text.substr(1, close - 1);
+    const std::string_view after = text.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') throw config_error("invalid text after IPv6 address in Redis URL");
+      cfg.port = parse_number<std::uint16_t>(after.substr(1), "port");
+    }
+  } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    host = text.substr(0, colon);
+    cfg.port = parse_number<std::uint16_t>(text.substr(colon + 1), "port");
+  }
+  if (!host.empty()) cfg.host = std::string(host);
+}
 
-connection_config connection_config::from_url(std::string_view url) {
-  connection_config cfg;
-  constexpr std::string_view redis_scheme = "redis://";
-  constexpr std::string_view tls_scheme = "rediss://";
-  constexpr std::string_view unix_scheme = "unix://";
-  const auto split_query = [](std::string_view& rest) {
-    const auto query = rest.find('?');
-    const std::string_view params = query == std::string_view::npos ? std::string_view{} : rest.substr(query + 1);
-    rest = rest.substr(0, query);
-    return params;
-  };
-  if (url.starts_with(unix_scheme)) {
-    std::string_view path = url.substr(unix_scheme.size());
-    const std::string_view params = split_query(path);
-    if (path.empty() || path.front() != '/')
-      throw config_error("unix URL needs an absolute socket path: unix:///path/to.sock");
-    cfg.unix_socket = std::string(path);
-    apply_query(cfg, params, true);
-    return cfg;
-  }
-  std::string_view rest;
-  if (url.starts_with(redis_scheme)) {
-    rest = url.substr(redis_scheme.size());
-  } else if (url.starts_with(tls_scheme)) {
-    rest = url.substr(tls_scheme.size());
-    cfg.tls.enabled = true;
-  } else {
-    throw config_error("Redis URL must start with redis://, rediss:// or unix://");
-  }
-  const std::string_view params = split_query(rest);
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) {
-    std::string_view db = rest.substr(slash + 1);
-    if (!db.empty()) cfg.database = parse_database(db);
-  }
+// `[user[:password]@]host[:port]`: the credentials, then the address.
+void parse_authority(std::string_view authority, connection_config& cfg) {
   const auto at = authority.rfind('@');
   if (at != std::string_view::npos) {
-    std::string_view credentials = authority.substr(0, at);
+    const std::string_view credentials = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const auto colon = credentials.find(':');
     if (colon == std::string_view::npos) {
@@ -134,24 +238,52 @@ connection_config connection_config::from_url(std::string_view url) {
       cfg.password = percent_decode(credentials.substr(colon + 1));
     }
   }
-  std::string_view host = authority;
-  if (!authority.empty() && authority.front() == '[') {  // IPv6 literal
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) throw config_error("unterminated IPv6 address in Redis URL");
-    host = authority.substr(1, close - 1);
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') throw config_error("invalid text after IPv6 address in Redis URL");
-      cfg.port = parse_number<std::uint16_t>(after.substr(1), "port");
-    }
-  } else if (const auto colon = authority.rfind(':'); colon != std::string_view::npos) {
-    host = authority.substr(0, colon);
-    cfg.port = parse_number<std::uint16_t>(authority.substr(colon + 1), "port");
+  parse_host_port(authority, cfg);
+}
+
+client_config parse_url(std::string_view url, url_target target) {
+  client_config cfg;
+  connection_config& connection = cfg.connection;
+  constexpr std::string_view redis_scheme = "redis://";
+  constexpr std::string_view tls_scheme = "rediss://";
+  constexpr std::string_view unix_scheme = "unix://";
+  std::string_view rest;
+  if (url.starts_with(unix_scheme)) {
+    rest = url.substr(unix_scheme.size());
+  } else if (url.starts_with(redis_scheme)) {
+    rest = url.substr(redis_scheme.size());
+  } else if (url.starts_with(tls_scheme)) {
+    rest = url.substr(tls_scheme.size());
+    connection.tls.enabled = true;
+  } else {
+    throw config_error("Redis URL must start with redis://, rediss:// or unix://");
   }
-  if (!host.empty()) cfg.host = std::string(host);
-  apply_query(cfg, params, false);
+  const auto query = rest.find('?');
+  const std::string_view params = query == std::string_view::npos ? std::string_view{} : rest.substr(query + 1);
+  rest = rest.substr(0, query);
+  if (url.starts_with(unix_scheme)) {
+    if (rest.empty() || rest.front() != '/') {
+      throw config_error("unix URL needs an absolute socket path: unix:///path/to.sock");
+    }
+    connection.unix_socket = std::string(rest);
+  } else {
+    const auto slash = rest.find('/');
+    parse_authority(rest.substr(0, slash), connection);
+    if (slash != std::string_view::npos && slash + 1 < rest.size()) {
+      connection.database = parse_database(rest.substr(slash + 1), "database number");
+    }
+  }
+  apply_query(cfg, params, target);
   return cfg;
 }
+
+}  // namespace
+
+connection_config connection_config::from_url(std::string_view url) {
+  return parse_url(url, url_target::connection).connection;
+}
+
+client_config client_config::from_url(std::string_view url) { return parse_url(url, url_target::client); }
 
 std::string connection_config::endpoint() const {
   if (!unix_socket.empty()) return "unix:" + unix_socket;

@@ -22,7 +22,8 @@ class client;
 
 /// One connection reserved for its holder until the lease is destroyed. A lease whose holder left
 /// a WATCH or MULTI open, or that still awaits a reply (a blocking command that timed out), is
-/// closed instead of being reused, so the next holder always starts clean.
+/// closed instead of being reused, so the next holder always starts clean; either way its place
+/// under max_leases is free again.
 class connection_lease : public detail::command_interface<connection_lease> {
  public:
   connection_lease(connection_lease&& other) noexcept;
@@ -62,19 +63,30 @@ class client : public detail::command_interface<client> {
   awaitable<std::vector<reply>> execute(request req);
   awaitable<reply> execute_one(request req);
 
-  /// An exclusive, connected connection (reused from earlier leases when one is clean).
+  /// An exclusive, connected connection (reused from earlier leases when one is clean). At most
+  /// max_leases leased connections exist; when all are in use this waits, first come first
+  /// served, for one to be given back or closed, and throws pool_exhausted after
+  /// lease_wait_timeout. Throws as connection::connect does when a new connection is needed, and
+  /// connection_error once the client is closed.
   awaitable<connection_lease> lease();
 
-  /// Closes every connection of the pool and every idle leased one.
+  /// Closes every connection of the pool and every idle leased one; lease() calls waiting for a
+  /// connection fail with connection_error. Leases in use are closed when given back.
   void close();
 
   const client_config& config() const noexcept;
   executor_type get_executor() const noexcept;
   /// The pooled connections, e.g. to look at their load.
   const std::vector<std::unique_ptr<connection>>& connections() const noexcept;
+  /// Leased connections held by lease holders (connecting ones included).
+  std::size_t leases_in_use() const noexcept;
+  /// Leased connections given back clean and kept for reuse, until lease_idle_timeout.
+  std::size_t idle_leases() const noexcept;
 
  private:
   connection& least_loaded();
+  // A new connection for a lease whose place is already counted; a failed connect frees it.
+  static awaitable<connection_lease> open_lease(std::shared_ptr<detail::client_state> state);
   std::shared_ptr<detail::client_state> state_;
 };
 

@@ -66,9 +66,15 @@ struct connection_config {
   tls_config tls;
 
   /// Parses `redis://[user[:password]@]host[:port][/db][?params]`, `rediss://…` (TLS) or
-  /// `unix:///path/to.sock[?db=N&user=…&password=…]`; user and password may be percent-encoded.
+  /// `unix:///path/to.sock[?db=N&user=…&password=…]`; user, password and parameter values may be
+  /// percent-encoded. Parameters set the fields of the same name: `client_name`, durations
+  /// `connect_timeout`, `command_timeout`, `health_check_interval`, `reconnect_min_delay`,
+  /// `reconnect_max_delay` (a plain number is milliseconds; `250ms` and `5s` also work) and
+  /// booleans `auto_reconnect`, `wait_for_reconnect`, `tcp_keepalive` (true/false, 1/0, yes/no).
   /// `rediss://` takes the parameters of redis-py: `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`,
-  /// `ssl_cert_reqs=none|required` and `ssl_server_hostname`. Throws config_error on a malformed URL.
+  /// `ssl_cert_reqs=none|required` and `ssl_server_hostname`. Throws config_error on a malformed
+  /// URL, a bad value (naming the parameter), an unknown parameter, and a client_config parameter
+  /// such as `pool_size` (those need client_config::from_url).
   static connection_config from_url(std::string_view url);
   /// The address without credentials, for messages: "127.0.0.1:6379" or "unix:/path".
   std::string endpoint() const;
@@ -79,14 +85,18 @@ struct client_config {
   /// Connections shared by all requests; each request goes to the least loaded one.
   std::size_t pool_size = 2;
   /// At most this many leased connections exist at once (in use or idle); lease() waits for one
-  /// to come back when all are in use.
+  /// to come back when all are in use. A lease closed instead of reused frees its place too.
   std::size_t max_leases = 64;
-  /// How long lease() waits when max_leases are in use, then throws pool_exhausted.
+  /// How long lease() waits when max_leases are in use, then throws pool_exhausted. Waiters are
+  /// served in the order they came.
   std::chrono::milliseconds lease_wait_timeout{5000};
   /// An idle leased connection unused for this long is closed.
   std::chrono::milliseconds lease_idle_timeout{60000};
 
-  static client_config from_url(std::string_view url) { return {connection_config::from_url(url)}; }
+  /// connection_config::from_url's URLs, whose parameters may also set `pool_size` and
+  /// `max_leases` (whole numbers, at least 1), `lease_wait_timeout` and `lease_idle_timeout`
+  /// (durations).
+  static client_config from_url(std::string_view url);
 };
 
 }  // namespace rapyer

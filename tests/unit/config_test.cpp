@@ -6,7 +6,20 @@
 
 namespace {
 
+using namespace std::chrono_literals;
+using rapyer::client_config;
 using rapyer::connection_config;
+
+// The config_error message of from_url(url), or "" when it parses.
+template <class Config>
+std::string url_error(const std::string& url) {
+  try {
+    (void)Config::from_url(url);
+  } catch (const rapyer::config_error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 TEST(ConnectionConfig, DefaultsAreDocumentedValues) {
   const connection_config c;
@@ -101,6 +114,150 @@ TEST(ConnectionConfig, RejectsTlsParametersWithoutRediss) {
                           "unix:///s.sock?ssl_certfile=/c.pem"}) {
     EXPECT_THROW((void)connection_config::from_url(bad), rapyer::config_error) << bad;
   }
+  EXPECT_EQ(url_error<connection_config>("redis://h?ssl_keyfile=/k.pem"),
+            "parameter 'ssl_keyfile' needs a rediss:// URL (TLS)");
+  EXPECT_EQ(url_error<connection_config>("rediss://h?ssl_cert_reqs=maybe"),
+            "invalid ssl_cert_reqs in Redis URL: 'maybe' (none or required)");
+}
+
+TEST(ConnectionConfig, CredentialParametersOnlyInUnixUrls) {
+  const auto c = connection_config::from_url("unix:///s.sock?user=app&password=p%26w");
+  EXPECT_EQ(c.username, "app");
+  EXPECT_EQ(c.password, "p&w");
+  EXPECT_EQ(url_error<connection_config>("redis://h?password=x"),
+            "parameter 'password' is for unix:// URLs; other URLs give it before the host");
+}
+
+TEST(ConnectionConfig, ParsesConnectionOptions) {
+  const auto c = connection_config::from_url(
+      "redis://h:7000?client_name=billing%20worker&connect_timeout=250&command_timeout=2s"
+      "&health_check_interval=1500ms&reconnect_min_delay=5&reconnect_max_delay=10s"
+      "&auto_reconnect=false&wait_for_reconnect=no&tcp_keepalive=0");
+  EXPECT_EQ(c.client_name, "billing worker");
+  EXPECT_EQ(c.connect_timeout, 250ms);
+  EXPECT_EQ(c.command_timeout, 2000ms);
+  EXPECT_EQ(c.health_check_interval, 1500ms);
+  EXPECT_EQ(c.reconnect_min_delay, 5ms);
+  EXPECT_EQ(c.reconnect_max_delay, 10000ms);
+  EXPECT_FALSE(c.auto_reconnect);
+  EXPECT_FALSE(c.wait_for_reconnect);
+  EXPECT_FALSE(c.tcp_keepalive);
+}
+
+TEST(ConnectionConfig, OptionsWorkWithEveryScheme) {
+  const auto unix = connection_config::from_url("unix:///s.sock?db=1&command_timeout=0&client_name=");
+  EXPECT_EQ(unix.unix_socket, "/s.sock");
+  EXPECT_EQ(unix.database, 1);
+  EXPECT_EQ(unix.command_timeout, 0ms);
+  EXPECT_EQ(unix.client_name, "");
+  const auto tls = connection_config::from_url("rediss://h?ssl_cert_reqs=none&connect_timeout=3s&tcp_keepalive=yes");
+  EXPECT_FALSE(tls.tls.verify_peer);
+  EXPECT_EQ(tls.connect_timeout, 3000ms);
+  EXPECT_TRUE(tls.tcp_keepalive);
+}
+
+TEST(ConnectionConfig, ParsesEveryBooleanSpelling) {
+  for (const char* yes : {"true", "1", "yes"}) {
+    EXPECT_TRUE(connection_config::from_url(std::string("redis://h?auto_reconnect=") + yes).auto_reconnect) << yes;
+  }
+  for (const char* no : {"false", "0", "no"}) {
+    EXPECT_FALSE(connection_config::from_url(std::string("redis://h?auto_reconnect=") + no).auto_reconnect) << no;
+  }
+}
+
+TEST(ConnectionConfig, RejectsBadOptionValuesNamingTheOption) {
+  const std::string durations = "(milliseconds, or a whole number followed by ms or s)";
+  EXPECT_EQ(url_error<connection_config>("redis://h?connect_timeout=-5"),
+            "invalid connect_timeout in Redis URL: '-5' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?command_timeout=5m"),
+            "invalid command_timeout in Redis URL: '5m' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?health_check_interval="),
+            "invalid health_check_interval in Redis URL: '' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?reconnect_max_delay=1.5s"),
+            "invalid reconnect_max_delay in Redis URL: '1.5s' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?reconnect_min_delay=ms"),
+            "invalid reconnect_min_delay in Redis URL: 'ms' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?connect_timeout=99999999999999999999s"),
+            "invalid connect_timeout in Redis URL: '99999999999999999999s' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?connect_timeout=9223372036854776s"),
+            "invalid connect_timeout in Redis URL: '9223372036854776s' " + durations);
+  EXPECT_EQ(url_error<connection_config>("redis://h?connect_timeout=3000000000s"),
+            "invalid connect_timeout in Redis URL: '3000000000s' " + durations);
+  EXPECT_EQ(connection_config::from_url("redis://h?connect_timeout=2000000000s").connect_timeout,
+            std::chrono::seconds{2000000000});
+  EXPECT_EQ(url_error<connection_config>("redis://h?auto_reconnect=on"),
+            "invalid auto_reconnect in Redis URL: 'on' (true, false, 1, 0, yes or no)");
+  EXPECT_EQ(url_error<connection_config>("redis://h?tcp_keepalive"),
+            "invalid tcp_keepalive in Redis URL: '' (true, false, 1, 0, yes or no)");
+  EXPECT_EQ(url_error<connection_config>("redis://h?wait_for_reconnect=TRUE"),
+            "invalid wait_for_reconnect in Redis URL: 'TRUE' (true, false, 1, 0, yes or no)");
+  EXPECT_EQ(url_error<connection_config>("redis://h?db=-1"), "invalid db in Redis URL: '-1'");
+}
+
+TEST(ConnectionConfig, RejectsUnknownOptions) {
+  EXPECT_EQ(url_error<connection_config>("redis://h?command_timeout=1&socket_timeout=1"),
+            "unknown parameter in Redis URL: 'socket_timeout'");
+  EXPECT_EQ(url_error<connection_config>("unix:///s.sock?Client_Name=x"),
+            "unknown parameter in Redis URL: 'Client_Name'");
+  EXPECT_EQ(url_error<client_config>("rediss://h?max_connections=3"),
+            "unknown parameter in Redis URL: 'max_connections'");
+}
+
+TEST(ConnectionConfig, RejectsClientOptions) {
+  for (const char* name : {"pool_size", "max_leases", "lease_wait_timeout", "lease_idle_timeout"}) {
+    EXPECT_EQ(url_error<connection_config>(std::string("redis://h?") + name + "=1"),
+              std::string("parameter '") + name + "' is a client option: use client_config::from_url");
+  }
+}
+
+TEST(ClientConfig, DefaultsAreDocumentedValues) {
+  const client_config c;
+  EXPECT_EQ(c.pool_size, 2u);
+  EXPECT_EQ(c.max_leases, 64u);
+  EXPECT_EQ(c.lease_wait_timeout, 5000ms);
+  EXPECT_EQ(c.lease_idle_timeout, 60000ms);
+  EXPECT_EQ(client_config::from_url("redis://h").max_leases, 64u);
+}
+
+TEST(ClientConfig, ParsesClientAndConnectionOptions) {
+  const auto c = client_config::from_url(
+      "redis://u:pw@h:7000/2?pool_size=4&max_leases=8&lease_wait_timeout=200&lease_idle_timeout=1s"
+      "&client_name=jobs&command_timeout=750ms");
+  EXPECT_EQ(c.pool_size, 4u);
+  EXPECT_EQ(c.max_leases, 8u);
+  EXPECT_EQ(c.lease_wait_timeout, 200ms);
+  EXPECT_EQ(c.lease_idle_timeout, 1000ms);
+  EXPECT_EQ(c.connection.client_name, "jobs");
+  EXPECT_EQ(c.connection.command_timeout, 750ms);
+  EXPECT_EQ(c.connection.host, "h");
+  EXPECT_EQ(c.connection.port, 7000);
+  EXPECT_EQ(c.connection.database, 2);
+  EXPECT_EQ(c.connection.username, "u");
+  EXPECT_EQ(c.connection.password, "pw");
+}
+
+TEST(ClientConfig, OptionsWorkWithEveryScheme) {
+  const auto unix = client_config::from_url("unix:///run/redis.sock?max_leases=3&lease_idle_timeout=0");
+  EXPECT_EQ(unix.connection.unix_socket, "/run/redis.sock");
+  EXPECT_EQ(unix.max_leases, 3u);
+  EXPECT_EQ(unix.lease_idle_timeout, 0ms);
+  const auto tls = client_config::from_url("rediss://h?ssl_cert_reqs=none&pool_size=1");
+  EXPECT_TRUE(tls.connection.tls.enabled);
+  EXPECT_FALSE(tls.connection.tls.verify_peer);
+  EXPECT_EQ(tls.pool_size, 1u);
+}
+
+TEST(ClientConfig, RejectsBadOptionValuesNamingTheOption) {
+  const std::string counts = "(a whole number, at least 1)";
+  EXPECT_EQ(url_error<client_config>("redis://h?pool_size=0"), "invalid pool_size in Redis URL: '0' " + counts);
+  EXPECT_EQ(url_error<client_config>("redis://h?max_leases=-2"), "invalid max_leases in Redis URL: '-2' " + counts);
+  EXPECT_EQ(url_error<client_config>("redis://h?max_leases=4x"), "invalid max_leases in Redis URL: '4x' " + counts);
+  EXPECT_EQ(url_error<client_config>("redis://h?lease_wait_timeout=-1"),
+            "invalid lease_wait_timeout in Redis URL: '-1' (milliseconds, or a whole number followed by ms or s)");
+  EXPECT_EQ(url_error<client_config>("redis://h?lease_idle_timeout=1h"),
+            "invalid lease_idle_timeout in Redis URL: '1h' (milliseconds, or a whole number followed by ms or s)");
+  EXPECT_EQ(url_error<client_config>("redis://h?connect_timeout=x"),
+            "invalid connect_timeout in Redis URL: 'x' (milliseconds, or a whole number followed by ms or s)");
 }
 
 }  // namespace
