@@ -12,7 +12,13 @@
 namespace asio = boost::asio;
 
 rapyer::awaitable<void> run(std::string url) {
-  rapyer::client client(co_await asio::this_coro::executor, url);
+  auto config = rapyer::client_config::from_url(url);
+  // Connection losses, reconnects, timeouts and health-check failures go to stderr; messages
+  // name the endpoint, never the credentials.
+  config.connection.logger = [](rapyer::log_level level, std::string_view message) {
+    std::cerr << "[rapyer " << rapyer::to_string(level) << "] " << message << '\n';
+  };
+  rapyer::client client(co_await asio::this_coro::executor, config);
   co_await client.connect();
 
   co_await client.execute("SET", "example:greeting", "hello");
@@ -50,6 +56,20 @@ rapyer::awaitable<void> run(std::string url) {
   }
   const auto total = (co_await client.execute("GETDEL", "example:concurrent")).as_string();
   std::cout << "1000 concurrent INCR -> " << total << '\n';
+
+  // A blocking pop with a per-call limit: nothing is popped after the caller gave up.
+  try {
+    co_await rapyer::with_timeout(client.execute("BLPOP", "example:jobs", 0), std::chrono::milliseconds(100));
+  } catch (const rapyer::timeout_error& e) {
+    std::cout << "BLPOP on an empty list: " << e.what() << '\n';
+  }
+  co_await client.execute("RPUSH", "example:jobs", "job-1");
+  const auto job = co_await client.execute("BLPOP", "example:jobs", 1);  // runs on a lease
+  std::cout << "BLPOP -> " << job.as_array()[1].as_string() << '\n';
+
+  const rapyer::connection_stats stats = client.stats();
+  std::cout << "commands " << stats.commands << ", replies " << stats.replies << ", bytes written "
+            << stats.bytes_written << ", read " << stats.bytes_read << ", reconnects " << stats.reconnects << '\n';
   client.close();
   if (total != "1000") throw std::runtime_error("lost increments");
 }

@@ -7,6 +7,7 @@
 #include <deque>
 #include <utility>
 
+#include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -170,9 +171,32 @@ connection& client::least_loaded() {
   return best != nullptr ? *best : *pool[start];
 }
 
-awaitable<std::vector<reply>> client::execute(request req) { return least_loaded().execute(std::move(req)); }
+awaitable<std::vector<reply>> client::execute(request req) {
+  if (detail::block_time_of(req)) return execute_on_lease(*this, std::move(req));
+  return least_loaded().execute(std::move(req));
+}
 
-awaitable<reply> client::execute_one(request req) { return least_loaded().execute_one(std::move(req)); }
+awaitable<reply> client::execute_one(request req) {
+  if (detail::block_time_of(req)) return execute_one_on_lease(*this, std::move(req));
+  return least_loaded().execute_one(std::move(req));
+}
+
+awaitable<std::vector<reply>> client::execute_on_lease(client self, request req) {
+  auto lease = co_await self.lease();
+  co_return co_await lease.execute(std::move(req));
+}
+
+awaitable<reply> client::execute_one_on_lease(client self, request req) {
+  auto lease = co_await self.lease();
+  co_return co_await lease.execute_one(std::move(req));
+}
+
+connection_stats client::stats() const noexcept {
+  connection_stats total;
+  for (const auto& conn : state_->pool) total += conn->stats();
+  for (const auto& entry : state_->idle) total += entry.conn->stats();
+  return total;
+}
 
 awaitable<connection_lease> client::lease() {
   auto state = state_;

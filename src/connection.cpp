@@ -356,12 +356,13 @@ awaitable<void> connection_impl::unblock(std::uint64_t id) {
   const auto generation = generation_;
   const auto still_ours = [&] { return generation_ == generation && pending(id); };
   if (client_id_ > 0) {
+    connection_config side_config = config_;
+    side_config.auto_reconnect = false;
+    side_config.health_check_interval = no_limit;
+    side_config.logger = {};
+    auto side = std::make_shared<connection_impl>(executor_, std::move(side_config));
+    bool done = false;
     try {
-      connection_config side_config = config_;
-      side_config.auto_reconnect = false;
-      side_config.health_check_interval = no_limit;
-      side_config.logger = {};
-      auto side = std::make_shared<connection_impl>(executor_, std::move(side_config));
       co_await side->connect();
       asio::steady_timer pause(executor_);
       request unblock_request;
@@ -375,11 +376,12 @@ awaitable<void> connection_impl::unblock(std::uint64_t id) {
         pause.expires_after(std::chrono::milliseconds(2));
         co_await pause.async_wait(asio::use_awaitable);
       }
-      side->close();
-      co_return;
+      done = true;
     } catch (const std::exception& e) {
       log(log_level::warning, config_.endpoint() + ": cannot unblock a cancelled command: " + e.what());
     }
+    side->close();
+    if (done) co_return;
   }
   // Without a second connection, closing this one is the only way to be sure it takes nothing.
   if (still_ours()) on_connection_lost("closed to abandon a cancelled blocking command");

@@ -59,7 +59,8 @@ class client : public detail::command_interface<client> {
   awaitable<void> connect();
 
   using command_interface::execute;
-  /// Runs on the least loaded pooled connection, in one round trip.
+  /// Runs on the least loaded pooled connection, in one round trip. A request with a blocking
+  /// command (BLPOP, XREAD … BLOCK, WAIT, …) runs on a lease instead, so that it holds up no one.
   awaitable<std::vector<reply>> execute(request req);
   awaitable<reply> execute_one(request req);
 
@@ -78,6 +79,8 @@ class client : public detail::command_interface<client> {
   executor_type get_executor() const noexcept;
   /// The pooled connections, e.g. to look at their load.
   const std::vector<std::unique_ptr<connection>>& connections() const noexcept;
+  /// The counters of the pooled connections and the idle leased ones, added up.
+  connection_stats stats() const noexcept;
   /// Leased connections held by lease holders (connecting ones included).
   std::size_t leases_in_use() const noexcept;
   /// Leased connections given back clean and kept for reuse, until lease_idle_timeout.
@@ -85,6 +88,8 @@ class client : public detail::command_interface<client> {
 
  private:
   connection& least_loaded();
+  static awaitable<std::vector<reply>> execute_on_lease(client self, request req);
+  static awaitable<reply> execute_one_on_lease(client self, request req);
   // A new connection for a lease whose place is already counted; a failed connect frees it.
   static awaitable<connection_lease> open_lease(std::shared_ptr<detail::client_state> state);
   std::shared_ptr<detail::client_state> state_;

@@ -137,6 +137,29 @@ TEST_F(ConnectionCancellationTest, WithTimeoutCancelsAForeverBlockingCommand) {
   }());
 }
 
+TEST_F(ConnectionCancellationTest, WithoutClientRightsACancelledBlockingCommandClosesItsConnection) {
+  run([]() -> awaitable<void> {
+    auto admin = co_await connected();
+    co_await admin->execute("ACL", "SETUSER", "no-client", "on", ">pw", "~*", "+@all", "-client");
+    auto config = connection_config::from_url(server_url());
+    config.username = "no-client";
+    config.password = "pw";
+    config.client_name.clear();  // CLIENT SETNAME is refused to this user too
+    auto conn = co_await connected(config);
+    const auto start = steady::now();
+    EXPECT_THROW((void)co_await rapyer::with_timeout(conn->execute("BLPOP", "no-client-jobs", 0), 100ms),
+                 rapyer::timeout_error);
+    EXPECT_LT(ms_since(start), 1000);
+    co_await admin->execute("RPUSH", "no-client-jobs", "kept");
+    co_await rapyer::test::sleep_for(50ms);
+    EXPECT_EQ((co_await admin->execute("LLEN", "no-client-jobs")).as_integer(), 1);
+    // It reconnected and serves again.
+    EXPECT_EQ((co_await conn->execute("LPOP", "no-client-jobs")).as_string(), "kept");
+    EXPECT_EQ(conn->reconnect_count(), 1U);
+    co_await admin->execute("ACL", "DELUSER", "no-client");
+  }());
+}
+
 TEST_F(ConnectionCancellationTest, ThousandCoroutinesWithCancellationsEachGetTheirOwnReply) {
   run([]() -> awaitable<void> {
     auto conn = co_await connected();

@@ -42,6 +42,22 @@ long long ms_since(steady::time_point start) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - start).count();
 }
 
+// The text of `command`'s reply once the connection serves again (retried for up to 5 s).
+template <class... Args>
+awaitable<std::string> once_served(connection& conn, std::string_view command, const Args&... args) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    bool failed = false;
+    try {
+      const rapyer::reply served = co_await conn.execute(command, args...);
+      co_return served.as_string();
+    } catch (const rapyer::error&) {
+      failed = true;
+    }
+    if (failed) co_await sleep_for(50ms);
+  }
+  co_return std::string();
+}
+
 awaitable<void> wait_until_disconnected(const connection& conn) {
   for (int i = 0; i < 2000 && conn.is_connected(); ++i) co_await sleep_for(1ms);
 }
@@ -78,15 +94,7 @@ TEST_F(ConnectionHealthTest, StoppedServerIsDeclaredDeadAndServesAgainAfterItRes
     EXPECT_THROW((void)co_await conn.execute("GET", "a"), rapyer::error);
     EXPECT_LT(ms_since(again), 2500);
     server.resume();
-    std::string value;
-    for (int attempt = 0; attempt < 100 && value.empty(); ++attempt) {
-      try {
-        value = (co_await conn.execute("GET", "a")).as_string();
-      } catch (const rapyer::error&) {
-        co_await sleep_for(50ms);
-      }
-    }
-    EXPECT_EQ(value, "1");
+    EXPECT_EQ(co_await once_served(conn, "GET", "a"), "1");
     EXPECT_GE(conn.reconnect_count(), 1U);
     EXPECT_TRUE(log.contains("reconnected"));
   }());
@@ -149,15 +157,7 @@ TEST_F(ConnectionHealthTest, WaitForAReconnectEndsAtTheRequestsDeadline) {
     EXPECT_GE(ms_since(start), 250);
     EXPECT_LT(ms_since(start), 1500);
     server.start();
-    std::string pong;
-    for (int attempt = 0; attempt < 100 && pong.empty(); ++attempt) {
-      try {
-        pong = (co_await conn.execute("PING")).as_string();
-      } catch (const rapyer::error&) {
-        co_await sleep_for(50ms);
-      }
-    }
-    EXPECT_EQ(pong, "PONG");
+    EXPECT_EQ(co_await once_served(conn, "PING"), "PONG");
   }());
 }
 

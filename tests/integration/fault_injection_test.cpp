@@ -191,7 +191,11 @@ TEST_F(FaultInjectionTest, RefusedConnectionsFailFastAndRecoverAfterTheOutage) {
   run([&]() -> awaitable<void> {
     auto executor = co_await asio::this_coro::executor;
     fault_proxy proxy(executor, rapyer::test::server_port());
-    connection conn(executor, through_proxy(proxy));
+    // Failing at once is the opt-out; by default requests wait for the reconnect (see
+    // connection_health_test).
+    auto config = through_proxy(proxy);
+    config.wait_for_reconnect = false;
+    connection conn(executor, config);
     co_await conn.connect();
     proxy.set_refusing(true);
     const auto outage_start = clock_type::now();
