@@ -528,7 +528,8 @@ void connection_impl::on_health_check() {
       if (push_) {
         send(ping);
       } else {
-        stage(ping, waiter(asio::any_completion_handler<reply_signature>([](std::exception_ptr, std::vector<reply>) {}),
+        stage(ping, waiter(asio::any_completion_handler<reply_signature>(
+                               [](const std::exception_ptr&, const std::vector<reply>&) {}),
                            clock::time_point::max(), ++next_id_, false, true));
       }
     }
@@ -701,6 +702,7 @@ awaitable<void> connection_impl::connect() {
     check_handshake(handshake, replies);
     if (state_ != state::connecting) throw connection_error(config_.endpoint() + ": connection is closed");
     state_ = state::ready;
+    if (!reconnecting_) log(log_level::info, config_.endpoint() + ": connected");
     last_read_ = clock::now();
     arm_health_check();
     if (push_ && push_->on_connected) push_->on_connected();
