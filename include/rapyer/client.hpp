@@ -76,6 +76,15 @@ class client : public detail::command_interface<client> {
   /// connection_error once the client is closed.
   awaitable<subscription> subscribe(std::vector<std::string> channels, subscription_options options = {});
   awaitable<subscription> psubscribe(std::vector<std::string> patterns, subscription_options options = {});
+  /// `co_await redis.subscribe("a", "b")`, with the default options.
+  template <class... Channels>
+  requires detail::pubsub_names<Channels...> awaitable<subscription> subscribe(const Channels&... channels) {
+    return subscribe(detail::name_list(channels...));
+  }
+  template <class... Patterns>
+  requires detail::pubsub_names<Patterns...> awaitable<subscription> psubscribe(const Patterns&... patterns) {
+    return psubscribe(detail::name_list(patterns...));
+  }
 
   /// Closes every connection of the pool and every idle leased one; lease() calls waiting for a
   /// connection fail with connection_error. Leases in use are closed when given back.

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <concepts>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rapyer/config.hpp"
@@ -16,7 +18,16 @@ namespace rapyer {
 
 namespace detail {
 class subscription_impl;
+
+template <class... Names>
+concept pubsub_names = sizeof...(Names) > 0 && (std::convertible_to<const Names&, std::string_view> && ...);
+
+// Built outside the caller's coroutine: GCC 12 miscompiles a braced list inside a co_await.
+template <class... Names>
+std::vector<std::string> name_list(const Names&... names) {
+  return {std::string(std::string_view(names))...};
 }
+}  // namespace detail
 
 struct subscription_options {
   /// How many messages (and gaps) wait for receive(). When a message arrives to a full buffer the
@@ -51,6 +62,23 @@ class subscription {
   awaitable<void> psubscribe(std::vector<std::string> patterns);
   awaitable<void> unsubscribe(std::vector<std::string> channels);
   awaitable<void> punsubscribe(std::vector<std::string> patterns);
+  /// `co_await sub.subscribe("a", "b")`.
+  template <class... Channels>
+  requires detail::pubsub_names<Channels...> awaitable<void> subscribe(const Channels&... channels) {
+    return subscribe(detail::name_list(channels...));
+  }
+  template <class... Patterns>
+  requires detail::pubsub_names<Patterns...> awaitable<void> psubscribe(const Patterns&... patterns) {
+    return psubscribe(detail::name_list(patterns...));
+  }
+  template <class... Channels>
+  requires detail::pubsub_names<Channels...> awaitable<void> unsubscribe(const Channels&... channels) {
+    return unsubscribe(detail::name_list(channels...));
+  }
+  template <class... Patterns>
+  requires detail::pubsub_names<Patterns...> awaitable<void> punsubscribe(const Patterns&... patterns) {
+    return punsubscribe(detail::name_list(patterns...));
+  }
 
   /// Closes the connection; receive() and pending calls throw connection_error.
   void close();
