@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 #include <chrono>
@@ -53,6 +54,11 @@ class subscription_impl {
   awaitable<pubsub_message> receive() {
     for (;;) {
       throw_if_closed();
+      // Woken by a push in the same turn as the caller cancelled: a message taken now would be
+      // discarded with the cancelled operation, so it stays in the buffer.
+      if ((co_await asio::this_coro::cancellation_state).cancelled() != asio::cancellation_type::none) {
+        throw boost::system::system_error(asio::error::operation_aborted);
+      }
       if (auto message = state_.next()) co_return std::move(*message);
       co_await sleep(clock::time_point::max());
     }

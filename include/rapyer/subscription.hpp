@@ -54,10 +54,11 @@ class subscription {
   /// cancellation (throws system_error(operation_aborted)); throws connection_error once closed.
   awaitable<pubsub_message> receive();
 
-  /// These complete when the server has confirmed every name (so a message published afterwards
-  /// is received), or throw timeout_error after command_timeout (the change still takes effect
-  /// when the connection allows). Messages of a channel or pattern are no longer delivered from
-  /// the moment it is unsubscribed, even those already on their way.
+  /// Each takes at least one name (else usage_error). They complete when the server has confirmed
+  /// every name, so that a message published afterwards is received, or throw timeout_error after
+  /// command_timeout (the change still takes effect when the connection allows). Messages of a
+  /// channel or pattern are no longer delivered from the moment it is unsubscribed, even those
+  /// already on their way.
   awaitable<void> subscribe(std::vector<std::string> channels);
   awaitable<void> psubscribe(std::vector<std::string> patterns);
   awaitable<void> unsubscribe(std::vector<std::string> channels);
