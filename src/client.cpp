@@ -237,6 +237,29 @@ awaitable<connection_lease> client::open_lease(std::shared_ptr<detail::client_st
   co_return connection_lease(state, std::move(conn));
 }
 
+namespace {
+
+awaitable<subscription> open_subscription(const detail::client_state& state, const subscription_options& options) {
+  if (state.closed) {
+    throw connection_error("subscribe: the client of " + state.config.connection.endpoint() + " is closed");
+  }
+  return subscription::connect(state.executor, state.config.connection, options);
+}
+
+}  // namespace
+
+awaitable<subscription> client::subscribe(std::vector<std::string> channels, subscription_options options) {
+  auto sub = co_await open_subscription(*state_, options);
+  co_await sub.subscribe(std::move(channels));
+  co_return sub;
+}
+
+awaitable<subscription> client::psubscribe(std::vector<std::string> patterns, subscription_options options) {
+  auto sub = co_await open_subscription(*state_, options);
+  co_await sub.psubscribe(std::move(patterns));
+  co_return sub;
+}
+
 void client::close() {
   auto& state = *state_;
   state.closed = true;

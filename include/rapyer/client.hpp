@@ -11,6 +11,7 @@
 #include "rapyer/config.hpp"
 #include "rapyer/connection.hpp"
 #include "rapyer/detail/command_interface.hpp"
+#include "rapyer/subscription.hpp"
 
 namespace rapyer {
 
@@ -70,6 +71,21 @@ class client : public detail::command_interface<client> {
   /// lease_wait_timeout. Throws as connection::connect does when a new connection is needed, and
   /// connection_error once the client is closed.
   awaitable<connection_lease> lease();
+
+  /// A subscription on a dedicated connection of its own, connected and confirmed: messages
+  /// published once this returns are received. Throws as connection::connect does, and
+  /// connection_error once the client is closed.
+  awaitable<subscription> subscribe(std::vector<std::string> channels, subscription_options options = {});
+  awaitable<subscription> psubscribe(std::vector<std::string> patterns, subscription_options options = {});
+  /// `co_await redis.subscribe("a", "b")`, with the default options.
+  template <class... Channels>
+  requires detail::pubsub_names<Channels...> awaitable<subscription> subscribe(const Channels&... channels) {
+    return subscribe(detail::name_list(channels...));
+  }
+  template <class... Patterns>
+  requires detail::pubsub_names<Patterns...> awaitable<subscription> psubscribe(const Patterns&... patterns) {
+    return psubscribe(detail::name_list(patterns...));
+  }
 
   /// Closes every connection of the pool and every idle leased one; lease() calls waiting for a
   /// connection fail with connection_error. Leases in use are closed when given back.

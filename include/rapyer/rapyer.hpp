@@ -21,6 +21,7 @@
 #include "rapyer/registry.hpp"
 #include "rapyer/reply.hpp"
 #include "rapyer/request.hpp"
+#include "rapyer/subscription.hpp"
 #include "rapyer/timeout.hpp"
 #include "rapyer/timestamp.hpp"
 #include "rapyer/transaction.hpp"
