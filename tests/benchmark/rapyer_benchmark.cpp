@@ -11,7 +11,8 @@
 // (field operations), save / get of a 10-field model with 3 collections, HINCRBY+ix = aincrease of
 // an indexed field (with its index update), and query = afind(where(age) == v) finding 10 of 1000
 // models (index range, then one read).
-// Usage: rapyer_benchmark [--ops N] [--pairs P]     (always a private server; REDIS_URL is ignored)
+// Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always a private server; REDIS_URL is
+// ignored; --group runs only the cases of one group, e.g. INCR)
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -103,6 +104,7 @@ namespace {
 struct options {
   long ops = 1'000'000;
   int pairs = 5;
+  std::string group;  // only this group's cases, when set (e.g. to profile one)
 };
 
 double median(std::vector<double> values) {
@@ -284,8 +286,10 @@ int main(int argc, char** argv) {
       opts.ops = std::stol(argv[i + 1]);
     } else if (flag == "--pairs") {
       opts.pairs = std::stoi(argv[i + 1]);
+    } else if (flag == "--group") {
+      opts.group = argv[i + 1];
     } else {
-      std::cerr << "usage: rapyer_benchmark [--ops N] [--pairs P]\n";
+      std::cerr << "usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]\n";
       return 2;
     }
   }
@@ -296,6 +300,7 @@ int main(int argc, char** argv) {
     std::vector<comparison> rows;
     const auto add = [&](const std::string& group, const std::string& name, const std::string& baseline_name,
                          const std::function<double()>& baseline, const std::function<rapyer_rate()>& measured) {
+      if (!opts.group.empty() && group != opts.group) return;
       comparison row = compare(opts.pairs, baseline, measured);
       row.group = group;
       row.name = name;

@@ -100,7 +100,7 @@ class collection_field : public field_proxy, public collection_field_tag {
   awaitable<void> aclear() {
     request req;
     req.push("DEL", key());
-    const detail::reply_handler apply = [this](const reply&) { items_.clear(); };
+    const auto apply = [this](const reply&) { items_.clear(); };
     co_await perform(std::move(req), apply);
   }
 

@@ -31,8 +31,20 @@ namespace detail {
 
 class model_base;
 
-/// What to do with an operation's reply once it arrives (update the local copy).
+/// What to do with an operation's reply once it arrives (update the local copy). Type-erased
+/// only when apipeline() queues the operation; otherwise it runs in place.
 using reply_handler = std::function<void(const reply&)>;
+
+/// The handler of operations whose local effect needs nothing from the reply.
+struct ignore_reply {
+  void operator()(const reply& /*result*/) const noexcept {}
+};
+
+/// The count an operation returns (RPUSH's length, SADD's additions, ...): 0 for the nil reply of
+/// an operation queued in apipeline(), whose result is not known yet.
+inline std::size_t count_or_zero(const reply& result) {
+  return result.is_nil() ? 0 : static_cast<std::size_t>(result.as_integer());
+}
 
 /// Operations queued by apipeline(): sent as one MULTI/EXEC when its body ends.
 struct pipeline_state {
@@ -88,9 +100,30 @@ class model_base {
   bool refreshes_ttl() const noexcept { return config().refresh_ttl && config().ttl.has_value(); }
 
   /// Runs a request of ONE command (a plain command, or an EVALSHA of `used`) atomically with the
-  /// TTL refresh when configured, then apply(reply); throws server_error on an error reply. Inside
-  /// apipeline() the command is queued instead and apply runs after EXEC.
-  awaitable<void> perform(request command, reply_handler apply, const script* used, std::string_view field) const;
+  /// TTL refresh when configured and the update of the indexes under `field`, then apply(reply),
+  /// and returns the reply; throws server_error on an error reply. Inside apipeline() the command
+  /// is queued instead, apply runs after EXEC, and the reply returned is nil.
+  template <class Apply = ignore_reply>
+  awaitable<reply> perform(request command, Apply apply = {}, const script* used = nullptr,
+                           std::string_view field = {}) const {
+    const std::span<const index_spec> reindexed = indexes_under(field);
+    if (active_pipeline() != nullptr) {
+      enqueue(std::move(command), reply_handler(std::move(apply)), used, field, reindexed);
+      co_return reply();
+    }
+    const std::string name = command.command_name(0);
+    reply result;
+    if (used == nullptr && reindexed.empty() && !refreshes_ttl()) {
+      // Most operations are one plain command: awaited here, without the frames of the general path.
+      auto replies = co_await redis().execute(std::move(command));
+      result = std::move(replies.front());
+    } else {
+      result = co_await execute_operation(std::move(command), used, reindexed);
+    }
+    result.throw_if_error(name);
+    apply(result);
+    co_return result;
+  }
 
   /// The pipeline this model is part of, or null.
   pipeline_state* active_pipeline() const noexcept { return pipeline_.state; }
@@ -108,6 +141,14 @@ class model_base {
   std::vector<load_issue> load_errors_;
 
  private:
+  /// The indexes of the field named `field` or of paths inside it (none for an empty name).
+  std::span<const index_spec> indexes_under(std::string_view field) const;
+  /// perform() inside apipeline(): queues the command, and the index update after it.
+  void enqueue(request command, reply_handler apply, const script* used, std::string_view field,
+               std::span<const index_spec> reindexed) const;
+  /// perform() of a script call or of a command wrapped in MULTI/EXEC: the operation's reply.
+  awaitable<reply> execute_operation(request command, const script* used, std::span<const index_spec> reindexed) const;
+
   /// Not copied with the model: a copy is not part of its original's pipeline.
   struct pipeline_slot {
     pipeline_state* state = nullptr;
@@ -143,7 +184,11 @@ class field_proxy {
   ~field_proxy() = default;
 
   /// model().perform(...) for this field.
-  awaitable<void> perform(request command, reply_handler apply = {}, const script* used = nullptr) const;
+  template <class Apply = ignore_reply>
+  awaitable<reply> perform(request command, Apply apply = {}, const script* used = nullptr) const {
+    const model_base& owner = model();
+    return owner.perform(std::move(command), std::move(apply), used, owner.field_name_of(this));
+  }
 
  private:
   void bind() noexcept {

@@ -103,7 +103,7 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   awaitable<T> update(request req, const script* used) {
     const std::string key = model().key();
     const std::string name = field_name();
-    const reply_handler apply = [this, key, name](const reply& r) { value_ = decode_at<T>(r.as_string(), key, name); };
+    const auto apply = [this, key, name](const reply& r) { value_ = decode_at<T>(r.as_string(), key, name); };
     co_await perform(std::move(req), apply, used);
     co_return value_;
   }
