@@ -15,11 +15,15 @@ void throw_if_version_conflict(std::string_view server_message) {
 
 model_base::model_base() : id_(new_uuid4()) {}
 
-std::string model_base::key() const {
+std::string model_base::key_with_suffix(std::string_view suffix) const {
   const std::string identifier = id();
   if (identifier.empty()) throw usage_error(model_name() + " has no key yet: its key field is empty");
-  std::string out = config().prefix;
-  out.append(model_name()).append(":{").append(identifier).append("}");
+  const std::string& prefix = config().prefix;
+  const std::string& name = model_name();
+  std::string out;
+  out.reserve(prefix.size() + name.size() + identifier.size() + 3 + (suffix.empty() ? 0 : 1 + suffix.size()));
+  out.append(prefix).append(name).append(":{").append(identifier).append("}");
+  if (!suffix.empty()) out.append(":").append(suffix);
   return out;
 }
 

@@ -169,8 +169,8 @@ class AtomicRedisModel : public detail::model_base {
   awaitable<bool> adelete() const {
     request req;
     append_remove(req, key());
-    const reply existed = co_await perform(std::move(req), {}, &detail::scripts::remove, "");
-    co_return detail::count_or_zero(existed) > 0;
+    const auto existed = [](const reply& r) { return detail::count_or_zero(r) > 0; };
+    return perform_returning(std::move(req), detail::ignore_reply{}, existed, &detail::scripts::remove, "");
   }
   /// Deletes the model at `key`; returns whether it existed.
   static awaitable<bool> adelete_by_key(std::string key) {

@@ -67,8 +67,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     request req;
     req.push("HDEL", this->key(), detail::encode(k));
     auto apply = [this, k](const reply&) { this->items_.erase(k); };
-    const reply existed = co_await this->perform(std::move(req), std::move(apply));
-    co_return detail::count_or_zero(existed) == 1;
+    return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
 
   /// HSET of every entry at once: aupdate(map) or aupdate(std::pair{"k", "v"}, ...). (GCC 12 cannot
@@ -96,9 +95,11 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     request req;
     detail::scripts::dict_pop.push_call(req, keys, detail::encode(k));
     auto apply = [this, k](const reply&) { this->items_.erase(k); };
-    const reply popped = co_await this->perform(std::move(req), std::move(apply), &detail::scripts::dict_pop);
-    if (popped.is_nil()) co_return std::nullopt;
-    co_return detail::decode_at<V>(popped.as_string(), key, this->field_name());
+    const auto popped = [key, name = this->field_name()](const reply& r) -> std::optional<V> {
+      if (r.is_nil()) return std::nullopt;
+      return detail::decode_at<V>(r.as_string(), key, name);
+    };
+    return this->perform_returning(std::move(req), std::move(apply), popped, &detail::scripts::dict_pop);
   }
   /// As apop(k), but `fallback` when absent.
   awaitable<V> apop(const K& k, V fallback) {
@@ -121,8 +122,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     auto apply = [this, decode](const reply& r) {
       if (auto popped = decode(r)) this->items_.erase(popped->first);
     };
-    const reply popped = co_await this->perform(std::move(req), std::move(apply), &detail::scripts::dict_pop_item);
-    co_return decode(popped);
+    return this->perform_returning(std::move(req), std::move(apply), decode, &detail::scripts::dict_pop_item);
   }
 };
 

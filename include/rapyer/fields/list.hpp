@@ -47,8 +47,7 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     request req;
     req.push("RPUSH", this->key(), detail::encode(value));
     auto apply = [this, value = std::move(value)](const reply&) { this->items_.push_back(value); };
-    const reply length = co_await this->perform(std::move(req), std::move(apply));
-    co_return detail::count_or_zero(length);
+    return this->perform_returning(std::move(req), std::move(apply), detail::count_or_zero);
   }
 
   /// RPUSH many elements at once: aextend(vector) or aextend("a", "b", ...). (GCC 12 cannot compile
@@ -63,8 +62,7 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     auto apply = [this, added = std::move(added)](const reply&) {
       this->items_.insert(this->items_.end(), added.begin(), added.end());
     };
-    const reply length = co_await this->perform(std::move(req), std::move(apply));
-    co_return detail::count_or_zero(length);
+    co_return co_await this->perform_returning(std::move(req), std::move(apply), detail::count_or_zero);
   }
   template <class... Values>
   requires(sizeof...(Values) > 0 &&
@@ -106,9 +104,11 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
       const long long at = i < 0 ? i + size : i;
       if (at >= 0 && at < size) this->items_.erase(this->items_.begin() + at);
     };
-    const reply popped = co_await this->perform(std::move(req), apply, used);
-    if (popped.is_nil()) co_return std::nullopt;
-    co_return detail::decode_at<T>(popped.as_string(), k, this->field_name());
+    const auto popped = [k, name = this->field_name()](const reply& r) -> std::optional<T> {
+      if (r.is_nil()) return std::nullopt;
+      return detail::decode_at<T>(r.as_string(), k, name);
+    };
+    return this->perform_returning(std::move(req), apply, popped, used);
   }
 
   /// LSET: replaces element i (negative counts from the end); server_error when out of range.
@@ -134,8 +134,7 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
       const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
       if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
     };
-    const reply removed = co_await this->perform(std::move(req), apply, &detail::scripts::list_remove_range);
-    co_return detail::count_or_zero(removed);
+    return this->perform_returning(std::move(req), apply, detail::count_or_zero, &detail::scripts::list_remove_range);
   }
 };
 

@@ -42,8 +42,7 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
     request req;
     req.push("SADD", this->key(), detail::encode(value));
     auto apply = [this, value = std::move(value)](const reply&) { this->items_.insert(value); };
-    const reply added = co_await this->perform(std::move(req), std::move(apply));
-    co_return detail::count_or_zero(added) == 1;
+    return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
 
   /// SREM; returns whether the element was present on the server.
@@ -51,8 +50,7 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
     request req;
     req.push("SREM", this->key(), detail::encode(value));
     auto apply = [this, value](const reply&) { this->items_.erase(value); };
-    const reply removed = co_await this->perform(std::move(req), std::move(apply));
-    co_return detail::count_or_zero(removed) == 1;
+    return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
 
   /// SPOP: removes and returns some element; nullopt when empty.
@@ -67,16 +65,14 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
     auto apply = [this, decode](const reply& r) {
       if (auto popped = decode(r)) this->items_.erase(*popped);
     };
-    const reply popped = co_await this->perform(std::move(req), std::move(apply));
-    co_return decode(popped);
+    return this->perform_returning(std::move(req), std::move(apply), decode);
   }
 
   /// SISMEMBER, asked of the server.
   awaitable<bool> acontains(const T& value) const {
     request req;
     req.push("SISMEMBER", this->key(), detail::encode(value));
-    const reply member = co_await this->perform(std::move(req));
-    co_return detail::count_or_zero(member) == 1;
+    return this->perform_returning(std::move(req), detail::ignore_reply{}, detail::counted_one);
   }
 };
 
