@@ -372,6 +372,7 @@ int main(int argc, char** argv) {
 
     // Whole-model save and get: one round trip each, the same commands as raw hiredis sends.
     model = sample_model();
+    run_once(url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });  // get() needs it, even alone
     rapyer::request save_request;
     model.append_save(save_request);
     rapyer::request get_request;
