@@ -156,7 +156,7 @@ double raw_hiredis(std::uint16_t port, const std::vector<round_trip>& operation,
       redisAppendFormattedCommand(ctx, trip.payload.data(), trip.payload.size());
       for (int r = 0; r < trip.replies; ++r) {
         void* reply = nullptr;
-        if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error("hiredis command failed");
+        if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error(std::string("hiredis: ") + ctx->errstr);
         freeReplyObject(reply);
       }
     }
