@@ -15,11 +15,15 @@ void throw_if_version_conflict(std::string_view server_message) {
 
 model_base::model_base() : id_(new_uuid4()) {}
 
-std::string model_base::key() const {
+std::string model_base::key_with_suffix(std::string_view suffix) const {
   const std::string identifier = id();
   if (identifier.empty()) throw usage_error(model_name() + " has no key yet: its key field is empty");
-  std::string out = config().prefix;
-  out.append(model_name()).append(":{").append(identifier).append("}");
+  const std::string& prefix = config().prefix;
+  const std::string& name = model_name();
+  std::string out;
+  out.reserve(prefix.size() + name.size() + identifier.size() + 3 + (suffix.empty() ? 0 : 1 + suffix.size()));
+  out.append(prefix).append(name).append(":{").append(identifier).append("}");
+  if (!suffix.empty()) out.append(":").append(suffix);
   return out;
 }
 
@@ -54,76 +58,67 @@ const model_base& field_proxy::model() const {
 
 std::string field_proxy::field_name() const { return std::string(model().field_name_of(this)); }
 
-awaitable<void> field_proxy::perform(request command, reply_handler apply, const script* used) const {
-  const model_base& owner = model();
-  return owner.perform(std::move(command), std::move(apply), used, owner.field_name_of(this));
+std::span<const index_spec> model_base::indexes_under(std::string_view field) const {
+  if (field.empty()) return {};
+  // The field itself, or the paths inside it (a nested struct): adjacent, as the paths are sorted.
+  const auto under = [&](const index_spec& s) {
+    return s.path.starts_with(field) && (s.path.size() == field.size() || s.path[field.size()] == '.');
+  };
+  const auto all = indexes();
+  const auto first = std::find_if(all.begin(), all.end(), under);
+  return {first, std::find_if_not(first, all.end(), under)};
 }
 
-awaitable<void> model_base::perform(request command, reply_handler apply, const script* used,
-                                    std::string_view field) const {
-  const std::string name = command.command_name(0);
-  // A field operation on an indexed field updates the index in the same MULTI (whole-model
-  // operations pass no field: their scripts update the index themselves).
-  std::span<const index_spec> reindexed;
-  if (!field.empty()) {
-    // The field itself, or the paths inside it (a nested struct): adjacent, as the paths are sorted.
-    const auto under = [&](const index_spec& s) {
-      return s.path.starts_with(field) && (s.path.size() == field.size() || s.path[field.size()] == '.');
-    };
-    const auto all = indexes();
-    const auto first = std::find_if(all.begin(), all.end(), under);
-    reindexed = std::span<const index_spec>(first, std::find_if_not(first, all.end(), under));
-  }
-  if (pipeline_state* pipeline = active_pipeline()) {
-    std::string description = name + " " + key();
-    if (!field.empty()) description.append(" ").append(field);
-    for (const script* s : {used, reindexed.empty() ? nullptr : &scripts::reindex}) {
-      if (s != nullptr && std::find(pipeline->scripts.begin(), pipeline->scripts.end(), s) == pipeline->scripts.end()) {
-        pipeline->scripts.push_back(s);
-      }
+void model_base::enqueue(request command, reply_handler apply, const script* used, std::string_view field,
+                         std::span<const index_spec> reindexed) const {
+  pipeline_state* pipeline = active_pipeline();
+  std::string description = command.command_name(0) + " " + key();
+  if (!field.empty()) description.append(" ").append(field);
+  for (const script* s : {used, reindexed.empty() ? nullptr : &scripts::reindex}) {
+    if (s != nullptr && std::find(pipeline->scripts.begin(), pipeline->scripts.end(), s) == pipeline->scripts.end()) {
+      pipeline->scripts.push_back(s);
     }
-    pipeline->operations.push_back({std::move(command), std::move(apply), description});
-    if (!reindexed.empty()) {
-      request reindex;
-      push_reindex(reindex, reindexed);
-      pipeline->operations.push_back({std::move(reindex), {}, "reindex of " + description});
-    }
-    co_return;
   }
+  pipeline->operations.push_back({std::move(command), std::move(apply), description});
+  if (!reindexed.empty()) {
+    request reindex;
+    push_reindex(reindex, reindexed);
+    pipeline->operations.push_back({std::move(reindex), {}, "reindex of " + description});
+  }
+}
+
+awaitable<reply> model_base::execute_operation(request command, const script* used,
+                                               std::span<const index_spec> reindexed) const {
   client& connection = redis();
-  reply result;
   if (!refreshes_ttl() && reindexed.empty()) {
     auto replies = co_await execute_with_script(connection, command, used);
-    result = std::move(replies.front());
-  } else {
-    // One write: MULTI, the operation, the index update, EXPIREs, EXEC. On a pipelined connection
-    // nothing can come between them, and MULTI makes them atomic with the operation. What follows
-    // the operation repeats safely, so the whole MULTI is resent when the operation's script was
-    // missing; when the operation ran and only the index script was missing, only that is resent.
-    const script* reindex_script = reindexed.empty() ? nullptr : &scripts::reindex;
-    request wrapped;
-    wrapped.push("MULTI").append(command);
-    push_reindex(wrapped, reindexed);
-    push_refresh(wrapped);
-    wrapped.push("EXEC");
-    auto replies = co_await connection.execute(wrapped);
-    if (replies.back().is_array() && is_noscript(replies.back().as_array().front())) {
-      replies = co_await execute_loading_first(connection, wrapped, used, reindex_script);
-    }
-    replies.back().throw_if_error("EXEC");
-    const auto& results = replies.back().as_array();
-    if (reindex_script != nullptr && is_noscript(results[1])) {
-      request again;
-      push_reindex(again, reindexed);
-      const auto reindexed_again = co_await execute_loading_first(connection, again, reindex_script);
-      reindexed_again.front().throw_if_error("reindex");
-    } else if (reindex_script != nullptr) {
-      results[1].throw_if_error("reindex");
-    }
-    result = results.front();
+    co_return std::move(replies.front());
   }
-  result.throw_if_error(name);
-  if (apply) apply(result);
+  // One write: MULTI, the operation, the index update, EXPIREs, EXEC. On a pipelined connection
+  // nothing can come between them, and MULTI makes them atomic with the operation. What follows
+  // the operation repeats safely, so the whole MULTI is resent when the operation's script was
+  // missing; when the operation ran and only the index script was missing, only that is resent.
+  const script* reindex_script = reindexed.empty() ? nullptr : &scripts::reindex;
+  request wrapped;
+  wrapped.push("MULTI").append(command);
+  push_reindex(wrapped, reindexed);
+  push_refresh(wrapped);
+  wrapped.push("EXEC");
+  auto replies = co_await connection.execute(wrapped);
+  if (replies.back().is_array() && is_noscript(replies.back().as_array().front())) {
+    replies = co_await execute_loading_first(connection, wrapped, used, reindex_script);
+  }
+  replies.back().throw_if_error("EXEC");
+  auto& results = replies.back().as_array();
+  if (reindex_script != nullptr && is_noscript(results[1])) {
+    request again;
+    push_reindex(again, reindexed);
+    const auto reindexed_again = co_await execute_loading_first(connection, again, reindex_script);
+    reindexed_again.front().throw_if_error("reindex");
+  } else if (reindex_script != nullptr) {
+    results[1].throw_if_error("reindex");
+  }
+  co_return std::move(results.front());
 }
 
 }  // namespace rapyer::detail

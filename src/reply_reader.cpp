@@ -10,17 +10,19 @@
 namespace rapyer::detail {
 namespace {
 
-// hiredis builds a tree bottom-up through these callbacks. A top-level object is heap-allocated
-// and handed to us by redisReaderGetReply; a nested one is appended in place to its parent array,
-// so only the root is ever freed. Elements arrive in order, and hiredis keeps a pointer only to the
-// element being filled, so growing the parent never invalidates a pointer still in use.
+// hiredis builds a tree bottom-up through these callbacks. A top-level object is built in the
+// reader's root slot (task->privdata), so a reply needs no allocation of its own; a nested one is
+// appended in place to its parent array. Elements arrive in order, and hiredis keeps a pointer only
+// to the element being filled, so growing the parent never invalidates a pointer still in use.
 void* place(const redisReadTask* task, reply&& value) {
   if (task->parent != nullptr) {
     auto& elements = static_cast<reply*>(task->parent->obj)->as_array();
     elements.push_back(std::move(value));
     return &elements.back();
   }
-  return new reply(std::move(value));
+  auto* root = static_cast<reply*>(task->privdata);
+  *root = std::move(value);
+  return root;
 }
 
 void* create_string(const redisReadTask* task, char* data, size_t len) {
@@ -46,15 +48,21 @@ void* create_integer(const redisReadTask* task, long long value) { return place(
 
 void* create_nil(const redisReadTask* task) { return place(task, reply::nil()); }
 
-void free_object(void* object) { delete static_cast<reply*>(object); }
+// The only object hiredis frees is a root, which lives in the reader: the next one overwrites it.
+void free_object(void* /*root*/) {}
 
 redisReplyObjectFunctions reply_functions{create_string, create_array, create_integer, create_nil, free_object};
 
+redisReader* create_reader(reply* root) {
+  redisReader* reader = redisReaderCreateWithFunctions(&reply_functions);
+  if (reader == nullptr) throw std::bad_alloc();
+  reader->privdata = root;  // handed to every callback as task->privdata
+  return reader;
+}
+
 }  // namespace
 
-reply_reader::reply_reader() : reader_(redisReaderCreateWithFunctions(&reply_functions)) {
-  if (reader_ == nullptr) throw std::bad_alloc();
-}
+reply_reader::reply_reader() : reader_(create_reader(&root_)) {}
 
 reply_reader::~reply_reader() { redisReaderFree(reader_); }
 
@@ -69,17 +77,14 @@ std::optional<reply> reply_reader::next() {
     throw protocol_error(std::string("invalid RESP2 from server: ") + reader_->errstr);
   }
   if (object == nullptr) return std::nullopt;
-  auto* root = static_cast<reply*>(object);
-  reply result = std::move(*root);
-  delete root;
-  return result;
+  return std::move(root_);
 }
 
 void reply_reader::reset() {
-  redisReader* fresh = redisReaderCreateWithFunctions(&reply_functions);
-  if (fresh == nullptr) throw std::bad_alloc();
+  redisReader* fresh = create_reader(&root_);
   redisReaderFree(reader_);
   reader_ = fresh;
+  root_ = reply();
 }
 
 }  // namespace rapyer::detail

@@ -17,9 +17,8 @@ awaitable<std::string> RedisStr::amultiply(long long count) { return update_by_s
 awaitable<long long> RedisInt::aincrease(long long amount) {
   request req;
   req.push("HINCRBY", model().key(), field_name(), amount);
-  const detail::reply_handler apply = [this](const reply& r) { value_ = r.as_integer(); };
-  co_await perform(std::move(req), apply);
-  co_return value_;
+  return perform_returning(
+      std::move(req), [this](const reply& r) { value_ = r.as_integer(); }, local_value());
 }
 
 awaitable<long long> RedisInt::arithmetic(std::string_view operation, long long operand) {
@@ -46,7 +45,7 @@ awaitable<double> RedisFloat::apower(double exponent) { return arithmetic("pow",
 awaitable<void> RedisBool::aset(bool value) {
   request req;
   req.push("HSET", model().key(), field_name(), detail::encode(value));
-  const detail::reply_handler apply = [this, value](const reply&) { value_ = value; };
+  const auto apply = [this, value](const reply&) { value_ = value; };
   co_await perform(std::move(req), apply);
 }
 

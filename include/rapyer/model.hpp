@@ -169,10 +169,8 @@ class AtomicRedisModel : public detail::model_base {
   awaitable<bool> adelete() const {
     request req;
     append_remove(req, key());
-    auto existed = std::make_shared<bool>(false);
-    const detail::reply_handler apply = [existed](const reply& r) { *existed = r.as_integer() > 0; };
-    co_await perform(std::move(req), apply, &detail::scripts::remove, "");
-    co_return *existed;
+    const auto existed = [](const reply& r) { return detail::count_or_zero(r) > 0; };
+    return perform_returning(std::move(req), detail::ignore_reply{}, existed, &detail::scripts::remove, "");
   }
   /// Deletes the model at `key`; returns whether it existed.
   static awaitable<bool> adelete_by_key(std::string key) {

@@ -1,19 +1,27 @@
 // Throughput measured in ONE run against one private redis-server, as ratios to baselines measured
-// in the same run (the machines are shared and noisy; medians of --repeat runs):
+// in the same run:
 //   redis-benchmark -P 16 -c 50   the server's practical limit on this machine
 //   raw hiredis                    the same commands, blocking, one round trip per operation
 //   rapyer N coroutines            N concurrent coroutines on ONE connection (automatic pipelining)
+// The machines are shared and noisy, so each rapyer case alternates with its baseline (A B A B ...,
+// --pairs times) and its ratio is the median of the pair-by-pair ratios: both sides of a pair run
+// at nearly the same moment. Each rapyer case also reports heap allocations per operation (every
+// operator new and malloc of this process during the measured section).
 // Groups: INCR and SET (the client), HINCRBY = RedisInt::aincrease and RPUSH = RedisList::aappend
 // (field operations), save / get of a 10-field model with 3 collections, HINCRBY+ix = aincrease of
 // an indexed field (with its index update), and query = afind(where(age) == v) finding 10 of 1000
 // models (index range, then one read).
-// Usage: rapyer_benchmark [--ops N] [--repeat R]     (always a private server; REDIS_URL is ignored)
+// Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always a private server; REDIS_URL is
+// ignored; --group runs only the cases of one group, e.g. INCR)
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <atomic>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -25,6 +33,45 @@
 
 namespace asio = boost::asio;
 using bench_clock = std::chrono::steady_clock;
+
+// The allocation counter. The C allocator is replaced, not only operator new: libstdc++'s operator
+// new, asio's aligned_alloc and hiredis all allocate through it, so every heap allocation of the
+// process is counted. Each entry point forwards to glibc's own implementation.
+namespace {
+std::atomic<std::uint64_t> heap_allocations{0};
+void count_allocation() noexcept { heap_allocations.fetch_add(1, std::memory_order_relaxed); }
+}  // namespace
+
+// NOLINTBEGIN(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-inconsistent-declaration-parameter-name)
+extern "C" {
+void* __libc_malloc(std::size_t size);
+void* __libc_calloc(std::size_t count, std::size_t size);
+void* __libc_realloc(void* pointer, std::size_t size);
+void* __libc_memalign(std::size_t alignment, std::size_t size);
+
+void* malloc(std::size_t size) noexcept {
+  count_allocation();
+  return __libc_malloc(size);
+}
+void* calloc(std::size_t count, std::size_t size) noexcept {
+  count_allocation();
+  return __libc_calloc(count, size);
+}
+void* realloc(void* pointer, std::size_t size) noexcept {
+  if (size != 0) count_allocation();
+  return __libc_realloc(pointer, size);
+}
+void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  count_allocation();
+  return __libc_memalign(alignment, size);
+}
+int posix_memalign(void** result, std::size_t alignment, std::size_t size) noexcept {
+  count_allocation();
+  *result = __libc_memalign(alignment, size);
+  return *result == nullptr ? ENOMEM : 0;
+}
+}
+// NOLINTEND(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp,readability-inconsistent-declaration-parameter-name)
 
 struct BenchModel : rapyer::AtomicRedisModel<BenchModel> {
   rapyer::RedisStr name;
@@ -56,19 +103,14 @@ namespace {
 
 struct options {
   long ops = 1'000'000;
-  int repeat = 3;
+  int pairs = 5;
+  std::string group;  // only this group's cases, when set (e.g. to profile one)
 };
 
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   const auto n = values.size();
   return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-double measure(int repeat, const std::function<double()>& once) {
-  std::vector<double> rates;
-  for (int i = 0; i < repeat; ++i) rates.push_back(once());
-  return median(rates);
 }
 
 std::string shell_quote(std::string_view arg) {
@@ -114,7 +156,7 @@ double raw_hiredis(std::uint16_t port, const std::vector<round_trip>& operation,
       redisAppendFormattedCommand(ctx, trip.payload.data(), trip.payload.size());
       for (int r = 0; r < trip.replies; ++r) {
         void* reply = nullptr;
-        if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error("hiredis command failed");
+        if (redisGetReply(ctx, &reply) != REDIS_OK) throw std::runtime_error(std::string("hiredis: ") + ctx->errstr);
         freeReplyObject(reply);
       }
     }
@@ -124,9 +166,15 @@ double raw_hiredis(std::uint16_t port, const std::vector<round_trip>& operation,
   return static_cast<double>(ops) / elapsed.count();
 }
 
+/// One rapyer measurement: its rate and the heap allocations per operation while it ran.
+struct rapyer_rate {
+  double ops_per_s;
+  double allocations_per_op;
+};
+
 /// `coroutines` concurrent coroutines on one connection, each running `operation` ops/coroutines times.
-double rapyer_coroutines(const std::string& url, long ops, int coroutines,
-                         const std::function<rapyer::awaitable<void>(long)>& operation) {
+rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
+                              const std::function<rapyer::awaitable<void>(long)>& operation) {
   asio::io_context ctx(1);
   auto config = rapyer::client_config::from_url(url);
   config.pool_size = 1;
@@ -134,12 +182,14 @@ double rapyer_coroutines(const std::string& url, long ops, int coroutines,
   const long per_coroutine = ops / coroutines;
   int remaining = coroutines;
   bench_clock::time_point start;
-  double rate = 0;
+  std::uint64_t allocations_at_start = 0;
+  rapyer_rate rate{};
   asio::co_spawn(
       ctx,
       [&]() -> rapyer::awaitable<void> {
         co_await redis->connect();
         rapyer::init(redis);
+        allocations_at_start = heap_allocations.load();
         start = bench_clock::now();
         for (int c = 0; c < coroutines; ++c) {
           asio::co_spawn(
@@ -151,7 +201,9 @@ double rapyer_coroutines(const std::string& url, long ops, int coroutines,
                 if (e) std::rethrow_exception(e);
                 if (--remaining == 0) {
                   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
-                  rate = static_cast<double>(per_coroutine * coroutines) / elapsed.count();
+                  const auto allocations = static_cast<double>(heap_allocations.load() - allocations_at_start);
+                  const auto done = static_cast<double>(per_coroutine * coroutines);
+                  rate = {done / elapsed.count(), allocations / done};
                   rapyer::teardown();
                 }
               });
@@ -198,12 +250,31 @@ BenchModel sample_model() {
   return m;
 }
 
-struct row {
+/// A rapyer case and its baseline, measured alternately: baseline, case, baseline, case, ...
+struct comparison {
   std::string group;
   std::string name;
-  double ops_per_s;
-  bool is_rapyer;
+  std::string baseline_name;
+  double ops_per_s;           // median of the case's rates
+  double baseline_ops_per_s;  // median of the baseline's rates
+  double ratio;               // median of the pair-by-pair ratios case / baseline
+  double allocations_per_op;  // median over the case's runs
 };
+
+comparison compare(int pairs, const std::function<double()>& baseline, const std::function<rapyer_rate()>& measured) {
+  std::vector<double> baseline_rates;
+  std::vector<double> rates;
+  std::vector<double> ratios;
+  std::vector<double> allocations;
+  for (int i = 0; i < pairs; ++i) {
+    baseline_rates.push_back(baseline());
+    const rapyer_rate r = measured();
+    rates.push_back(r.ops_per_s);
+    allocations.push_back(r.allocations_per_op);
+    ratios.push_back(r.ops_per_s / baseline_rates.back());
+  }
+  return {{}, {}, {}, median(rates), median(baseline_rates), median(ratios), median(allocations)};
+}
 
 }  // namespace
 
@@ -213,10 +284,12 @@ int main(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "--ops") {
       opts.ops = std::stol(argv[i + 1]);
-    } else if (flag == "--repeat") {
-      opts.repeat = std::stoi(argv[i + 1]);
+    } else if (flag == "--pairs") {
+      opts.pairs = std::stoi(argv[i + 1]);
+    } else if (flag == "--group") {
+      opts.group = argv[i + 1];
     } else {
-      std::cerr << "usage: rapyer_benchmark [--ops N] [--repeat R]\n";
+      std::cerr << "usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]\n";
       return 2;
     }
   }
@@ -224,14 +297,22 @@ int main(int argc, char** argv) {
     rapyer::embedded_server server;
     const std::string url = server.url();
     const std::uint16_t port = server.port();
-    std::vector<row> rows;
-    const auto add = [&](const std::string& group, const std::string& name, bool is_rapyer,
-                         const std::function<double()>& once) {
-      rows.push_back({group, name, measure(opts.repeat, once), is_rapyer});
+    std::vector<comparison> rows;
+    const auto add = [&](const std::string& group, const std::string& name, const std::string& baseline_name,
+                         const std::function<double()>& baseline, const std::function<rapyer_rate()>& measured) {
+      if (!opts.group.empty() && group != opts.group) return;
+      comparison row = compare(opts.pairs, baseline, measured);
+      row.group = group;
+      row.name = name;
+      row.baseline_name = baseline_name;
+      rows.push_back(row);
       std::fprintf(stderr, "  measured %s / %s\n", group.c_str(), name.c_str());
     };
     const long slow_ops = opts.ops / 20;  // one round trip per operation: fewer give a stable rate
-    const auto payload_of = [](const rapyer::request& req) { return req.payload(); };
+    const auto coroutines_name = [](const std::string& what, int coroutines) {
+      return what + (what.empty() ? "" : " ") + std::to_string(coroutines) + " coroutine" +
+             (coroutines == 1 ? "" : "s");
+    };
 
     // The client: INCR and SET.
     for (const std::string command : {"INCR", "SET"}) {
@@ -240,21 +321,21 @@ int main(int argc, char** argv) {
                                                  : std::vector<std::string>{"SET", "bench:value", "12345"};
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
-      add(command, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
-      add(command, "raw hiredis (blocking)", false, [&] {
-        return raw_hiredis(port, {{payload_of(one), 1}}, slow_ops);
-      });
+      const auto r_bench = [&] { return redis_benchmark(port, argv_, opts.ops); };
+      const auto hiredis = [&] { return raw_hiredis(port, {{std::string(one.payload()), 1}}, slow_ops); };
       for (int coroutines : {1, 64, 1000}) {
-        add(command, "rapyer " + std::to_string(coroutines) + " coroutines", true, [&] {
-          return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
-                                   [&](long i) -> rapyer::awaitable<void> {
-                                     if (command == "INCR") {
-                                       co_await rapyer::default_client().execute("INCR", "bench:counter");
-                                     } else {
-                                       co_await rapyer::default_client().execute("SET", "bench:value", i);
-                                     }
-                                   });
-        });
+        if (command == "SET" && coroutines == 64) continue;
+        add(command, coroutines_name("", coroutines), coroutines == 1 ? "raw hiredis" : "redis-benchmark -P16 -c50",
+            coroutines == 1 ? std::function<double()>(hiredis) : std::function<double()>(r_bench), [&] {
+              return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
+                                       [&](long i) -> rapyer::awaitable<void> {
+                                         if (command == "INCR") {
+                                           co_await rapyer::default_client().execute("INCR", "bench:counter");
+                                         } else {
+                                           co_await rapyer::default_client().execute("SET", "bench:value", i);
+                                         }
+                                       });
+            });
       }
     }
 
@@ -269,24 +350,29 @@ int main(int argc, char** argv) {
                                                  : std::vector<std::string>{"RPUSH", key + ":tags", "tag"};
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
-      add(group, "redis-benchmark -P16 -c50", false, [&] { return redis_benchmark(port, argv_, opts.ops); });
-      add(group, "raw hiredis (blocking)", false, [&] { return raw_hiredis(port, {{payload_of(one), 1}}, slow_ops); });
+      const auto r_bench = [&] { return redis_benchmark(port, argv_, opts.ops); };
+      const auto hiredis = [&] { return raw_hiredis(port, {{std::string(one.payload()), 1}}, slow_ops); };
       for (int coroutines : {1, 1000}) {
-        add(group, "rapyer " + op + " " + std::to_string(coroutines) + " coroutines", true, [&] {
-          return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
-                                   [&](long) -> rapyer::awaitable<void> {
-                                     if (op == "aincrease") {
-                                       co_await model.age.aincrease(1);
-                                     } else {
-                                       co_await model.tags.aappend("tag");
-                                     }
-                                   });
-        });
+        add(group, coroutines_name(op, coroutines), coroutines == 1 ? "raw hiredis" : "redis-benchmark -P16 -c50",
+            coroutines == 1 ? std::function<double()>(hiredis) : std::function<double()>(r_bench), [&] {
+              // Each run's local copy of the list starts empty, not with every element the earlier
+              // runs appended (the server's list grows alike for both sides).
+              model.tags.value().clear();
+              return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
+                                       [&](long) -> rapyer::awaitable<void> {
+                                         if (op == "aincrease") {
+                                           co_await model.age.aincrease(1);
+                                         } else {
+                                           co_await model.tags.aappend("tag");
+                                         }
+                                       });
+            });
       }
     }
 
     // Whole-model save and get: one round trip each, the same commands as raw hiredis sends.
     model = sample_model();
+    run_once(url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });  // get() needs it, even alone
     rapyer::request save_request;
     model.append_save(save_request);
     rapyer::request get_request;
@@ -300,22 +386,21 @@ int main(int argc, char** argv) {
       const rapyer::reply command = parser.next().value();
       for (const auto& arg : command.as_array()) save_argv.push_back(arg.as_string());
     }
-    add("save", "redis-benchmark -P16 -c50 (EVALSHA)", false,
-        [&] { return redis_benchmark(port, save_argv, opts.ops / 5); });
-    add("save", "raw hiredis (same commands)", false, [&] {
-      return raw_hiredis(port, {{payload_of(save_request), 1}}, slow_ops);
-    });
+    const auto save_r_bench = [&] { return redis_benchmark(port, save_argv, opts.ops / 5); };
+    const auto save_hiredis = [&] { return raw_hiredis(port, {{std::string(save_request.payload()), 1}}, slow_ops); };
     for (int coroutines : {1, 1000}) {
-      add("save", "rapyer save " + std::to_string(coroutines) + " coroutines", true, [&] {
-        return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
-                                 [&](long) -> rapyer::awaitable<void> { co_await model.save(); });
-      });
+      add("save", coroutines_name("save()", coroutines),
+          coroutines == 1 ? "raw hiredis" : "redis-benchmark -P16 -c50 (EVALSHA)",
+          coroutines == 1 ? std::function<double()>(save_hiredis) : std::function<double()>(save_r_bench), [&] {
+            return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+                                     [&](long) -> rapyer::awaitable<void> { co_await model.save(); });
+          });
     }
-    add("get", "raw hiredis (same commands)", false, [&] {
-      return raw_hiredis(port, {{payload_of(get_request), static_cast<int>(get_request.size())}}, slow_ops);
-    });
+    const auto get_hiredis = [&] {
+      return raw_hiredis(port, {{std::string(get_request.payload()), static_cast<int>(get_request.size())}}, slow_ops);
+    };
     for (int coroutines : {1, 1000}) {
-      add("get", "rapyer get " + std::to_string(coroutines) + " coroutines", true, [&] {
+      add("get", coroutines_name("get()", coroutines), "raw hiredis", get_hiredis, [&] {
         return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
                                  [&](long) -> rapyer::awaitable<void> { (void)co_await BenchModel::get(model.key()); });
       });
@@ -339,11 +424,11 @@ int main(int argc, char** argv) {
         counter.push_reindex(indexed_increase, std::span<const rapyer::detail::index_spec>(&spec, 1));
     }
     indexed_increase.push("EXEC");
-    add("HINCRBY+ix", "raw hiredis (same commands)", false, [&] {
-      return raw_hiredis(port, {{payload_of(indexed_increase), 4}}, slow_ops);
-    });
+    const auto indexed_hiredis = [&] {
+      return raw_hiredis(port, {{std::string(indexed_increase.payload()), 4}}, slow_ops);
+    };
     for (int coroutines : {1, 1000}) {
-      add("HINCRBY+ix", "rapyer aincrease " + std::to_string(coroutines) + " coroutines", true, [&] {
+      add("HINCRBY+ix", coroutines_name("aincrease", coroutines), "raw hiredis", indexed_hiredis, [&] {
         return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
                                  [&](long) -> rapyer::awaitable<void> { co_await counter.age.aincrease(1); });
       });
@@ -357,11 +442,12 @@ int main(int argc, char** argv) {
       if (m.age.value() == queried_age) IndexedModel::append_read(read_request, m.key());
     }
     read_request.push("EXEC");
-    add("query", "raw hiredis (same commands)", false, [&] {
-      return raw_hiredis(port, {{payload_of(range_request), 1}, {payload_of(read_request), 12}}, slow_ops / 2);
-    });
+    const auto query_hiredis = [&] {
+      return raw_hiredis(port, {{std::string(range_request.payload()), 1}, {std::string(read_request.payload()), 12}},
+                         slow_ops / 2);
+    };
     for (int coroutines : {1, 1000}) {
-      add("query", "rapyer afind " + std::to_string(coroutines) + " coroutines", true, [&] {
+      add("query", coroutines_name("afind", coroutines), "raw hiredis", query_hiredis, [&] {
         return rapyer_coroutines(
             url, coroutines == 1 ? slow_ops / 2 : opts.ops / 20, coroutines, [&](long) -> rapyer::awaitable<void> {
               const auto found = co_await IndexedModel::afind(rapyer::where(&IndexedModel::age) == queried_age);
@@ -370,28 +456,19 @@ int main(int argc, char** argv) {
       });
     }
 
-    std::printf("%-10s %-36s %14s %12s %12s\n", "group", "case", "ops/s", "vs r-bench", "vs hiredis");
-    const auto baseline = [&](const std::string& group, std::string_view prefix) {
-      for (const auto& r : rows) {
-        if (r.group == group && r.name.starts_with(prefix)) return r.ops_per_s;
-      }
-      return 0.0;
-    };
-    const auto ratio = [](double value, double base) {
-      return base > 0 ? std::to_string(value / base).substr(0, 5) : std::string("n/a");
-    };
+    std::printf("%d pairs; ratio = median of the pair-by-pair ratios\n", opts.pairs);
+    std::printf("%-10s %-26s %12s %-34s %12s %7s %10s\n", "group", "rapyer case", "ops/s", "baseline", "ops/s", "ratio",
+                "allocs/op");
     for (const auto& r : rows) {
-      std::printf("%-10s %-36s %14.0f %12s %12s\n", r.group.c_str(), r.name.c_str(), r.ops_per_s,
-                  ratio(r.ops_per_s, baseline(r.group, "redis-benchmark")).c_str(),
-                  ratio(r.ops_per_s, baseline(r.group, "raw hiredis")).c_str());
+      std::printf("%-10s %-26s %12.0f %-34s %12.0f %7.3f %10.2f\n", r.group.c_str(), r.name.c_str(), r.ops_per_s,
+                  r.baseline_name.c_str(), r.baseline_ops_per_s, r.ratio, r.allocations_per_op);
     }
     for (const auto& r : rows) {
-      if (!r.is_rapyer) continue;
-      std::string name = r.group + "_" + r.name.substr(7);
+      std::string name = r.group + "_" + r.name;
       std::replace(name.begin(), name.end(), ' ', '_');
-      std::printf("RESULT case=%s ops_per_s=%.0f ratio_vs_redis_benchmark=%s ratio_vs_hiredis=%s\n", name.c_str(),
-                  r.ops_per_s, ratio(r.ops_per_s, baseline(r.group, "redis-benchmark")).c_str(),
-                  ratio(r.ops_per_s, baseline(r.group, "raw hiredis")).c_str());
+      std::printf("RESULT case=%s ops_per_s=%.0f baseline=%s ratio=%.3f allocations_per_op=%.2f\n", name.c_str(),
+                  r.ops_per_s, r.baseline_name.substr(0, r.baseline_name.find(' ')).c_str(), r.ratio,
+                  r.allocations_per_op);
     }
   } catch (const std::exception& e) {
     std::cerr << "benchmark failed: " << e.what() << '\n';

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <forward_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -47,6 +48,49 @@ TEST(Request, ExpandsRangesInPlace) {
   const std::vector<int> numbers = {1, 2};
   req.push("RPUSH", "list", values, numbers);
   EXPECT_EQ(req.payload(), resp({"RPUSH", "list", "a", "b", "c", "1", "2"}));
+}
+
+TEST(Request, CountsRangesWithoutASizeForTheHeader) {
+  request req;
+  const std::forward_list<std::string> values = {"x", "y"};
+  req.push("SADD", "set", values);
+  EXPECT_EQ(req.payload(), resp({"SADD", "set", "x", "y"}));
+}
+
+TEST(Request, KeepsCommandNamesThroughAppend) {
+  request first;
+  first.push("MULTI");
+  request second;
+  second.push("HINCRBY", "h", "f", 1).push("EXEC");
+  first.append(second).push("PING");
+  ASSERT_EQ(first.size(), 4u);
+  EXPECT_EQ(first.command_name(0), "MULTI");
+  EXPECT_EQ(first.command_name(1), "HINCRBY");
+  EXPECT_EQ(first.command_name(2), "EXEC");
+  EXPECT_EQ(first.command_name(3), "PING");
+  EXPECT_EQ(first.payload(), resp({"MULTI"}) + resp({"HINCRBY", "h", "f", "1"}) + resp({"EXEC"}) + resp({"PING"}));
+}
+
+TEST(Request, GrowsBeyondItsInlineBuffer) {
+  request req;
+  const std::string big(100'000, 'v');
+  for (int i = 0; i < 5; ++i) req.push("SET", "k" + std::to_string(i), big);
+  request moved = std::move(req);
+  ASSERT_EQ(moved.size(), 5u);
+  EXPECT_EQ(moved.command_name(4), "SET");
+  std::string expected;
+  for (int i = 0; i < 5; ++i) expected += resp({"SET", "k" + std::to_string(i), big});
+  EXPECT_EQ(moved.payload(), expected);
+}
+
+TEST(Request, PushArgvWritesTheSameBytesAsPush) {
+  request pushed;
+  pushed.push("SET", "key", 7);
+  const std::vector<rapyer::detail::command_arg> argv = {std::string_view("SET"), std::string_view("key"), 7};
+  request from_argv;
+  from_argv.push_argv(argv);
+  EXPECT_EQ(from_argv.payload(), pushed.payload());
+  EXPECT_EQ(from_argv.command_name(0), "SET");
 }
 
 TEST(Request, IsBinarySafe) {

@@ -72,7 +72,7 @@ class collection_field : public field_proxy, public collection_field_tag {
   friend bool operator==(const collection_field& a, const collection_field& b) { return a.items_ == b.items_; }
 
   /// The key holding this collection: "<model key>:<field name>".
-  std::string key() const { return model().key() + ":" + field_name(); }
+  std::string key() const { return model().collection_key(model().field_name_of(this)); }
 
   /// Replaces only this collection on the server, atomically, keeping the model's TTL.
   awaitable<void> save() const {
@@ -100,7 +100,7 @@ class collection_field : public field_proxy, public collection_field_tag {
   awaitable<void> aclear() {
     request req;
     req.push("DEL", key());
-    const detail::reply_handler apply = [this](const reply&) { items_.clear(); };
+    const auto apply = [this](const reply&) { items_.clear(); };
     co_await perform(std::move(req), apply);
   }
 

@@ -52,9 +52,10 @@ concept string_like = std::is_convertible_v<const T&, std::string_view>;
 template <class T>
 concept single_arg = string_like<T> ||(std::is_arithmetic_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>);
 
-/// A range whose elements are single arguments, e.g. std::vector<std::string>: expands in place.
+/// A range whose elements are single arguments, e.g. std::vector<std::string>: expands in place
+/// (a forward range: it is counted for the command header before it is written).
 template <class T>
-concept arg_range = !string_like<T> && std::ranges::input_range<T> && single_arg<std::ranges::range_value_t<T>>;
+concept arg_range = !string_like<T> && std::ranges::forward_range<T> && single_arg<std::ranges::range_value_t<T>>;
 
 template <class T>
 concept command_argument = single_arg<std::remove_cvref_t<T>> || arg_range<std::remove_cvref_t<T>>;

@@ -31,8 +31,23 @@ namespace detail {
 
 class model_base;
 
-/// What to do with an operation's reply once it arrives (update the local copy).
+/// What to do with an operation's reply once it arrives (update the local copy). Type-erased
+/// only when apipeline() queues the operation; otherwise it runs in place.
 using reply_handler = std::function<void(const reply&)>;
+
+/// The handler of operations whose local effect needs nothing from the reply.
+struct ignore_reply {
+  void operator()(const reply& /*result*/) const noexcept {}
+};
+
+/// The count an operation returns (RPUSH's length, SADD's additions, ...): 0 for the nil reply of
+/// an operation queued in apipeline(), whose result is not known yet.
+inline std::size_t count_or_zero(const reply& result) {
+  return result.is_nil() ? 0 : static_cast<std::size_t>(result.as_integer());
+}
+/// Whether an operation's count was exactly one (SADD, SREM, HDEL of one element); false inside
+/// apipeline().
+inline bool counted_one(const reply& result) { return count_or_zero(result) == 1; }
 
 /// Operations queued by apipeline(): sent as one MULTI/EXEC when its body ends.
 struct pipeline_state {
@@ -60,7 +75,9 @@ class model_base {
   virtual ~model_base() = default;
 
   /// "<prefix><Name>:{<id>}". The braces make every key of the model one cluster hash slot.
-  std::string key() const;
+  std::string key() const { return key_with_suffix({}); }
+  /// "<key>:<field>": the key of the collection field named `field`.
+  std::string collection_key(std::string_view field) const { return key_with_suffix(field); }
   /// The id: the Key<T> field's value when the model has one, else a uuid4 made at construction.
   virtual std::string id() const { return id_; }
   /// The model's class name as stored ("User").
@@ -88,9 +105,38 @@ class model_base {
   bool refreshes_ttl() const noexcept { return config().refresh_ttl && config().ttl.has_value(); }
 
   /// Runs a request of ONE command (a plain command, or an EVALSHA of `used`) atomically with the
-  /// TTL refresh when configured, then apply(reply); throws server_error on an error reply. Inside
-  /// apipeline() the command is queued instead and apply runs after EXEC.
-  awaitable<void> perform(request command, reply_handler apply, const script* used, std::string_view field) const;
+  /// TTL refresh when configured and the update of the indexes under `field`, then apply(reply);
+  /// throws server_error on an error reply. Inside apipeline() the command is queued instead and
+  /// apply runs after EXEC. Returns result(reply), the operation's value, where the reply is nil
+  /// inside apipeline(). Operations return this awaitable directly: no coroutine frame of their own.
+  template <class Apply, class Result>
+  awaitable<std::invoke_result_t<Result&, const reply&>> perform_returning(request command, Apply apply, Result result,
+                                                                           const script* used,
+                                                                           std::string_view field) const {
+    const std::span<const index_spec> reindexed = indexes_under(field);
+    if (active_pipeline() != nullptr) {
+      enqueue(std::move(command), reply_handler(std::move(apply)), used, field, reindexed);
+      co_return result(reply());
+    }
+    const std::string name = command.command_name(0);
+    reply outcome;
+    if (used == nullptr && reindexed.empty() && !refreshes_ttl()) {
+      // Most operations are one plain command: awaited here, without the frames of the general path.
+      auto replies = co_await redis().execute(std::move(command));
+      outcome = std::move(replies.front());
+    } else {
+      outcome = co_await execute_operation(std::move(command), used, reindexed);
+    }
+    outcome.throw_if_error(name);
+    apply(outcome);
+    co_return result(outcome);
+  }
+  /// perform_returning() of an operation without a value.
+  template <class Apply = ignore_reply>
+  awaitable<void> perform(request command, Apply apply = {}, const script* used = nullptr,
+                          std::string_view field = {}) const {
+    return perform_returning(std::move(command), std::move(apply), ignore_reply{}, used, field);
+  }
 
   /// The pipeline this model is part of, or null.
   pipeline_state* active_pipeline() const noexcept { return pipeline_.state; }
@@ -108,6 +154,17 @@ class model_base {
   std::vector<load_issue> load_errors_;
 
  private:
+  /// key(), followed by ":<suffix>" when there is one, built in one allocation (field operations
+  /// build a key every time).
+  std::string key_with_suffix(std::string_view suffix) const;
+  /// The indexes of the field named `field` or of paths inside it (none for an empty name).
+  std::span<const index_spec> indexes_under(std::string_view field) const;
+  /// perform() inside apipeline(): queues the command, and the index update after it.
+  void enqueue(request command, reply_handler apply, const script* used, std::string_view field,
+               std::span<const index_spec> reindexed) const;
+  /// perform() of a script call or of a command wrapped in MULTI/EXEC: the operation's reply.
+  awaitable<reply> execute_operation(request command, const script* used, std::span<const index_spec> reindexed) const;
+
   /// Not copied with the model: a copy is not part of its original's pipeline.
   struct pipeline_slot {
     pipeline_state* state = nullptr;
@@ -142,8 +199,18 @@ class field_proxy {
   field_proxy& operator=(const field_proxy&) noexcept { return *this; }
   ~field_proxy() = default;
 
+  /// model().perform_returning(...) for this field.
+  template <class Apply, class Result>
+  auto perform_returning(request command, Apply apply, Result result, const script* used = nullptr) const {
+    const model_base& owner = model();
+    return owner.perform_returning(std::move(command), std::move(apply), std::move(result), used,
+                                   owner.field_name_of(this));
+  }
   /// model().perform(...) for this field.
-  awaitable<void> perform(request command, reply_handler apply = {}, const script* used = nullptr) const;
+  template <class Apply = ignore_reply>
+  awaitable<void> perform(request command, Apply apply = {}, const script* used = nullptr) const {
+    return perform_returning(std::move(command), std::move(apply), ignore_reply{}, used);
+  }
 
  private:
   void bind() noexcept {

@@ -27,6 +27,7 @@ class reply_reader {
   void reset();
 
  private:
+  reply root_;  // the reply being built; next() moves it out once complete
   redisReader* reader_;
 };
 

@@ -101,14 +101,19 @@ class scalar_field : public field_proxy, public scalar_field_tag {
 
  private:
   awaitable<T> update(request req, const script* used) {
-    const std::string key = model().key();
-    const std::string name = field_name();
-    const reply_handler apply = [this, key, name](const reply& r) { value_ = decode_at<T>(r.as_string(), key, name); };
-    co_await perform(std::move(req), apply, used);
-    co_return value_;
+    const auto apply = [this, key = model().key(), name = field_name()](const reply& r) {
+      value_ = decode_at<T>(r.as_string(), key, name);
+    };
+    return perform_returning(std::move(req), apply, local_value(), used);
   }
 
  protected:
+  /// An operation's value: the local value once the reply has updated it (still the old one
+  /// inside apipeline()).
+  auto local_value() const {
+    return [this](const reply& /*result*/) { return value_; };
+  }
+
   T value_{};
 };
 

@@ -58,23 +58,16 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   awaitable<void> aset_item(K k, V v) {
     request req;
     req.push("HSET", this->key(), detail::encode(k), detail::encode(v));
-    const detail::reply_handler apply = [this, k = std::move(k), v = std::move(v)](const reply&) {
-      this->items_.insert_or_assign(k, v);
-    };
-    co_await this->perform(std::move(req), apply);
+    auto apply = [this, k = std::move(k), v = std::move(v)](const reply&) { this->items_.insert_or_assign(k, v); };
+    co_await this->perform(std::move(req), std::move(apply));
   }
 
   /// HDEL; returns whether the entry existed on the server.
   awaitable<bool> adel_item(const K& k) {
     request req;
     req.push("HDEL", this->key(), detail::encode(k));
-    auto existed = std::make_shared<bool>(false);
-    const detail::reply_handler apply = [this, existed, k](const reply& r) {
-      *existed = r.as_integer() == 1;
-      this->items_.erase(k);
-    };
-    co_await this->perform(std::move(req), apply);
-    co_return *existed;
+    auto apply = [this, k](const reply&) { this->items_.erase(k); };
+    return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
 
   /// HSET of every entry at once: aupdate(map) or aupdate(std::pair{"k", "v"}, ...). (GCC 12 cannot
@@ -89,10 +82,10 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     if (entries.empty()) co_return;
     request req;
     req.push("HSET", this->key(), traits::encode_items(entries));
-    const detail::reply_handler apply = [this, entries](const reply&) {
+    auto apply = [this, entries](const reply&) {
       for (const auto& [k, v] : entries) this->items_.insert_or_assign(k, v);
     };
-    co_await this->perform(std::move(req), apply);
+    co_await this->perform(std::move(req), std::move(apply));
   }
 
   /// Removes and returns the value at k; nullopt when absent.
@@ -101,13 +94,12 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     const std::vector<std::string> keys = {key};
     request req;
     detail::scripts::dict_pop.push_call(req, keys, detail::encode(k));
-    auto popped = std::make_shared<std::optional<V>>();
-    const detail::reply_handler apply = [this, popped, k, key, name = this->field_name()](const reply& r) {
-      this->items_.erase(k);
-      if (!r.is_nil()) *popped = detail::decode_at<V>(r.as_string(), key, name);
+    auto apply = [this, k](const reply&) { this->items_.erase(k); };
+    const auto popped = [key, name = this->field_name()](const reply& r) -> std::optional<V> {
+      if (r.is_nil()) return std::nullopt;
+      return detail::decode_at<V>(r.as_string(), key, name);
     };
-    co_await this->perform(std::move(req), apply, &detail::scripts::dict_pop);
-    co_return std::move(*popped);
+    return this->perform_returning(std::move(req), std::move(apply), popped, &detail::scripts::dict_pop);
   }
   /// As apop(k), but `fallback` when absent.
   awaitable<V> apop(const K& k, V fallback) {
@@ -121,17 +113,16 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     const std::vector<std::string> keys = {key};
     request req;
     detail::scripts::dict_pop_item.push_call(req, keys);
-    auto popped = std::make_shared<std::optional<std::pair<K, V>>>();
-    const detail::reply_handler apply = [this, popped, key, name = this->field_name()](const reply& r) {
-      if (r.is_nil()) return;
+    const auto decode = [key, name = this->field_name()](const reply& r) -> std::optional<std::pair<K, V>> {
+      if (r.is_nil()) return std::nullopt;
       const auto& pair = r.as_array();
-      K k = detail::decode_at<K>(pair.at(0).as_string(), key, name);
-      V v = detail::decode_at<V>(pair.at(1).as_string(), key, name);
-      this->items_.erase(k);
-      *popped = std::make_pair(std::move(k), std::move(v));
+      return std::make_pair(detail::decode_at<K>(pair.at(0).as_string(), key, name),
+                            detail::decode_at<V>(pair.at(1).as_string(), key, name));
     };
-    co_await this->perform(std::move(req), apply, &detail::scripts::dict_pop_item);
-    co_return std::move(*popped);
+    auto apply = [this, decode](const reply& r) {
+      if (auto popped = decode(r)) this->items_.erase(popped->first);
+    };
+    return this->perform_returning(std::move(req), std::move(apply), decode, &detail::scripts::dict_pop_item);
   }
 };
 

@@ -46,13 +46,8 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
   awaitable<std::size_t> aappend(T value) {
     request req;
     req.push("RPUSH", this->key(), detail::encode(value));
-    auto length = std::make_shared<std::size_t>(0);
-    const detail::reply_handler apply = [this, length, value = std::move(value)](const reply& r) {
-      *length = static_cast<std::size_t>(r.as_integer());
-      this->items_.push_back(value);
-    };
-    co_await this->perform(std::move(req), apply);
-    co_return *length;
+    auto apply = [this, value = std::move(value)](const reply&) { this->items_.push_back(value); };
+    return this->perform_returning(std::move(req), std::move(apply), detail::count_or_zero);
   }
 
   /// RPUSH many elements at once: aextend(vector) or aextend("a", "b", ...). (GCC 12 cannot compile
@@ -64,13 +59,10 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     if (added.empty()) co_return this->items_.size();
     request req;
     req.push("RPUSH", this->key(), detail::list_traits<T>::encode_items(added));
-    auto length = std::make_shared<std::size_t>(0);
-    const detail::reply_handler apply = [this, length, added = std::move(added)](const reply& r) {
-      *length = static_cast<std::size_t>(r.as_integer());
+    auto apply = [this, added = std::move(added)](const reply&) {
       this->items_.insert(this->items_.end(), added.begin(), added.end());
     };
-    co_await this->perform(std::move(req), apply);
-    co_return *length;
+    co_return co_await this->perform_returning(std::move(req), std::move(apply), detail::count_or_zero);
   }
   template <class... Values>
   requires(sizeof...(Values) > 0 &&
@@ -84,12 +76,12 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     const std::vector<std::string> keys = {this->key()};
     request req;
     detail::scripts::list_insert.push_call(req, keys, i, detail::encode(value));
-    const detail::reply_handler apply = [this, i, value = std::move(value)](const reply&) {
+    auto apply = [this, i, value = std::move(value)](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
       this->items_.insert(this->items_.begin() + at, value);
     };
-    co_await this->perform(std::move(req), apply, &detail::scripts::list_insert);
+    co_await this->perform(std::move(req), std::move(apply), &detail::scripts::list_insert);
   }
 
   /// Removes and returns the element at i (default: the last); nullopt when there is none.
@@ -106,28 +98,29 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
       used = &detail::scripts::list_pop_at;
       used->push_call(req, keys, i, "__rapyer_removed__:" + detail::new_uuid4());
     }
-    auto popped = std::make_shared<std::optional<T>>();
-    const detail::reply_handler apply = [this, popped, i, k, name = this->field_name()](const reply& r) {
+    const auto apply = [this, i](const reply& r) {
       if (r.is_nil()) return;
-      *popped = detail::decode_at<T>(r.as_string(), k, name);
       const auto size = static_cast<long long>(this->items_.size());
       const long long at = i < 0 ? i + size : i;
       if (at >= 0 && at < size) this->items_.erase(this->items_.begin() + at);
     };
-    co_await this->perform(std::move(req), apply, used);
-    co_return std::move(*popped);
+    const auto popped = [k, name = this->field_name()](const reply& r) -> std::optional<T> {
+      if (r.is_nil()) return std::nullopt;
+      return detail::decode_at<T>(r.as_string(), k, name);
+    };
+    return this->perform_returning(std::move(req), apply, popped, used);
   }
 
   /// LSET: replaces element i (negative counts from the end); server_error when out of range.
   awaitable<void> aset_item(long long i, T value) {
     request req;
     req.push("LSET", this->key(), i, detail::encode(value));
-    const detail::reply_handler apply = [this, i, value = std::move(value)](const reply&) {
+    auto apply = [this, i, value = std::move(value)](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long at = i < 0 ? i + size : i;
       if (at >= 0 && at < size) this->items_[static_cast<std::size_t>(at)] = value;
     };
-    co_await this->perform(std::move(req), apply);
+    co_await this->perform(std::move(req), std::move(apply));
   }
 
   /// Python's del lst[start:end]; returns how many elements were removed.
@@ -135,16 +128,13 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     const std::vector<std::string> keys = {this->key()};
     request req;
     detail::scripts::list_remove_range.push_call(req, keys, start, end, "__rapyer_removed__:" + detail::new_uuid4());
-    auto removed = std::make_shared<std::size_t>(0);
-    const detail::reply_handler apply = [this, removed, start, end](const reply& r) {
-      *removed = static_cast<std::size_t>(r.as_integer());
+    const auto apply = [this, start, end](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
       const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
       if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
     };
-    co_await this->perform(std::move(req), apply, &detail::scripts::list_remove_range);
-    co_return *removed;
+    return this->perform_returning(std::move(req), apply, detail::count_or_zero, &detail::scripts::list_remove_range);
   }
 };
 

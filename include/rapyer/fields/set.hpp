@@ -41,26 +41,16 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
   awaitable<bool> aadd(T value) {
     request req;
     req.push("SADD", this->key(), detail::encode(value));
-    auto added = std::make_shared<bool>(false);
-    const detail::reply_handler apply = [this, added, value = std::move(value)](const reply& r) {
-      *added = r.as_integer() == 1;
-      this->items_.insert(value);
-    };
-    co_await this->perform(std::move(req), apply);
-    co_return *added;
+    auto apply = [this, value = std::move(value)](const reply&) { this->items_.insert(value); };
+    return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
 
   /// SREM; returns whether the element was present on the server.
   awaitable<bool> aremove(const T& value) {
     request req;
     req.push("SREM", this->key(), detail::encode(value));
-    auto removed = std::make_shared<bool>(false);
-    const detail::reply_handler apply = [this, removed, value](const reply& r) {
-      *removed = r.as_integer() == 1;
-      this->items_.erase(value);
-    };
-    co_await this->perform(std::move(req), apply);
-    co_return *removed;
+    auto apply = [this, value](const reply&) { this->items_.erase(value); };
+    return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
 
   /// SPOP: removes and returns some element; nullopt when empty.
@@ -68,24 +58,21 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
     const std::string key = this->key();
     request req;
     req.push("SPOP", key);
-    auto popped = std::make_shared<std::optional<T>>();
-    const detail::reply_handler apply = [this, popped, key, name = this->field_name()](const reply& r) {
-      if (r.is_nil()) return;
-      *popped = detail::decode_at<T>(r.as_string(), key, name);
-      this->items_.erase(**popped);
+    const auto decode = [key, name = this->field_name()](const reply& r) -> std::optional<T> {
+      if (r.is_nil()) return std::nullopt;
+      return detail::decode_at<T>(r.as_string(), key, name);
     };
-    co_await this->perform(std::move(req), apply);
-    co_return std::move(*popped);
+    auto apply = [this, decode](const reply& r) {
+      if (auto popped = decode(r)) this->items_.erase(*popped);
+    };
+    return this->perform_returning(std::move(req), std::move(apply), decode);
   }
 
   /// SISMEMBER, asked of the server.
   awaitable<bool> acontains(const T& value) const {
     request req;
     req.push("SISMEMBER", this->key(), detail::encode(value));
-    auto member = std::make_shared<bool>(false);
-    const detail::reply_handler apply = [member](const reply& r) { *member = r.as_integer() == 1; };
-    co_await this->perform(std::move(req), apply);
-    co_return *member;
+    return this->perform_returning(std::move(req), detail::ignore_reply{}, detail::counted_one);
   }
 };
 

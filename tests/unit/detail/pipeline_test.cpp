@@ -37,7 +37,7 @@ TEST(Pipeline, CoalescesRequestsStagedDuringAWrite) {
   p.finish_write();
   ASSERT_TRUE(p.has_staged());
   const std::string second(p.start_write());
-  EXPECT_EQ(second, one("GET", "b").payload() + one("GET", "c").payload());
+  EXPECT_EQ(second, std::string(one("GET", "b").payload()) + std::string(one("GET", "c").payload()));
   p.finish_write();
   EXPECT_FALSE(p.has_staged());
   EXPECT_EQ(p.awaiting(), 3u);

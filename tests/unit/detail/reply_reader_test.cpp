@@ -58,6 +58,19 @@ TEST(ReplyReader, AssemblesRepliesSplitAtEveryByte) {
   }
 }
 
+TEST(ReplyReader, RepliesStayIntactWhileLaterOnesAreParsed) {
+  reply_reader reader;
+  reader.feed("*2\r\n$5\r\nfirst\r\n:1\r\n*1\r\n$6\r\nsec");
+  auto first = reader.next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_FALSE(reader.next().has_value());
+  reader.feed("ond\r\n");
+  auto second = reader.next();
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(*first, reply::array({reply::string("first"), reply::integer(1)}));
+  EXPECT_EQ(*second, reply::array({reply::string("second")}));
+}
+
 TEST(ReplyReader, FedOneByteAtATime) {
   const std::string wire = "*3\r\n$2\r\nab\r\n:-1\r\n$-1\r\n";
   reply_reader reader;
