@@ -1,5 +1,5 @@
 include(CMakePackageConfigHelpers)
-install(TARGETS rapyer EXPORT rapyerTargets
+install(TARGETS rapyer rapyer_testing EXPORT rapyerTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY include/rapyer DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <rapyer/rapyer.hpp>
+#include <rapyer/testing/embedded_server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,8 +20,8 @@ inline void check(bool condition, const char* what) {
 template <class Example>
 int run_example(const char* name, Example example) {
   try {
-    std::unique_ptr<rapyer::embedded_server> server;  // started only when REDIS_URL is unset
-    const std::string url = rapyer::embedded_server::url_from_environment(server);
+    std::unique_ptr<rapyer::testing::embedded_server> server;  // started only when REDIS_URL is unset
+    const std::string url = rapyer::testing::embedded_server::url_from_environment(server);
     boost::asio::io_context ctx;
     std::exception_ptr failure;
     boost::asio::co_spawn(

@@ -1,6 +1,7 @@
 // The Python original's quick example, line for line in C++ (see README). Uses REDIS_URL, or a
 // private redis-server started for the run. Like the original it leaves the model in Redis.
 #include <rapyer/rapyer.hpp>
+#include <rapyer/testing/embedded_server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -48,8 +49,8 @@ rapyer::awaitable<void> run(std::string url) {
 
 int main() {
   try {
-    std::unique_ptr<rapyer::embedded_server> server;  // started only when REDIS_URL is unset
-    const std::string url = rapyer::embedded_server::url_from_environment(server);
+    std::unique_ptr<rapyer::testing::embedded_server> server;  // started only when REDIS_URL is unset
+    const std::string url = rapyer::testing::embedded_server::url_from_environment(server);
     boost::asio::io_context ctx;
     std::exception_ptr failure;
     boost::asio::co_spawn(ctx, run(url), [&](std::exception_ptr e) { failure = std::move(e); });

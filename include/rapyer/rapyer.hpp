@@ -4,7 +4,6 @@
 #include "rapyer/client.hpp"
 #include "rapyer/config.hpp"
 #include "rapyer/connection.hpp"
-#include "rapyer/embedded_server.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/fields/dict.hpp"
 #include "rapyer/fields/list.hpp"

@@ -27,6 +27,7 @@
 #include <iostream>
 #include <rapyer/detail/reply_reader.hpp>
 #include <rapyer/rapyer.hpp>
+#include <rapyer/testing/embedded_server.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -294,7 +295,7 @@ int main(int argc, char** argv) {
     }
   }
   try {
-    rapyer::embedded_server server;
+    rapyer::testing::embedded_server server;
     const std::string url = server.url();
     const std::uint16_t port = server.port();
     std::vector<comparison> rows;

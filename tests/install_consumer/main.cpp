@@ -1,13 +1,14 @@
 // Links against the installed package and talks to a private server: proves headers, library and
 // dependencies all resolve from the install tree.
 #include <rapyer/rapyer.hpp>
+#include <rapyer/testing/embedded_server.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <iostream>
 
 int main() {
-  rapyer::embedded_server server;
+  rapyer::testing::embedded_server server;
   boost::asio::io_context ctx;
   int status = 1;
   boost::asio::co_spawn(

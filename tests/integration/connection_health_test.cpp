@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "rapyer/connection.hpp"
-#include "rapyer/embedded_server.hpp"
+#include "rapyer/testing/embedded_server.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -70,7 +70,7 @@ awaitable<void> kill_other_clients() {
 }
 
 TEST_F(ConnectionHealthTest, StoppedServerIsDeclaredDeadAndServesAgainAfterItResumes) {
-  rapyer::embedded_server server;
+  rapyer::testing::embedded_server server;
   log_record log;
   run([&]() -> awaitable<void> {
     auto config = connection_config::from_url(server.url());
@@ -143,7 +143,7 @@ TEST_F(ConnectionHealthTest, WithoutWaitingRequestsDuringAReconnectFailAtOnce) {
 }
 
 TEST_F(ConnectionHealthTest, WaitForAReconnectEndsAtTheRequestsDeadline) {
-  rapyer::embedded_server server;
+  rapyer::testing::embedded_server server;
   run([&]() -> awaitable<void> {
     auto config = connection_config::from_url(server.url());
     config.command_timeout = 300ms;
@@ -162,9 +162,9 @@ TEST_F(ConnectionHealthTest, WaitForAReconnectEndsAtTheRequestsDeadline) {
 }
 
 TEST_F(ConnectionHealthTest, LogsReportConnectionLossAndReconnectButNeverThePassword) {
-  rapyer::embedded_server_options options;
+  rapyer::testing::embedded_server_options options;
   options.extra_arguments = {"--requirepass", "s3cret-pass"};
-  rapyer::embedded_server server(options);
+  rapyer::testing::embedded_server server(options);
   log_record log;
   run([&]() -> awaitable<void> {
     auto config = connection_config::from_url("redis://:s3cret-pass@127.0.0.1:" + std::to_string(server.port()));

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "rapyer/rapyer.hpp"
+#include "rapyer/testing/embedded_server.hpp"
 #include "test_certificates.hpp"
 #include "test_support.hpp"
 
@@ -15,7 +16,7 @@ using namespace std::chrono_literals;
 using rapyer::awaitable;
 using rapyer::connection;
 using rapyer::connection_config;
-using rapyer::embedded_server;
+using rapyer::testing::embedded_server;
 using rapyer::test::certificates;
 using rapyer::test::sleep_for;
 
@@ -26,9 +27,9 @@ struct Account : rapyer::AtomicRedisModel<Account> {
 };
 BOOST_DESCRIBE_STRUCT(Account, (), (owner, balance, history))
 
-rapyer::embedded_server_options tls_server_options(bool require_client_certificate) {
-  rapyer::embedded_server_options options;
-  options.tls = rapyer::embedded_server_tls{certificates().server_cert_file, certificates().server_key_file,
+rapyer::testing::embedded_server_options tls_server_options(bool require_client_certificate) {
+  rapyer::testing::embedded_server_options options;
+  options.tls = rapyer::testing::embedded_server_tls{certificates().server_cert_file, certificates().server_key_file,
                                             certificates().ca_file, require_client_certificate};
   return options;
 }

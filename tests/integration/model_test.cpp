@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rapyer/rapyer.hpp"
+#include "rapyer/testing/embedded_server.hpp"
 #include "test_models.hpp"
 #include "test_support.hpp"
 
@@ -194,9 +195,9 @@ TEST(ModelLayout, EveryKeyOfAModelIsInOneClusterSlot) {
     boost::asio::ip::tcp::acceptor probe(ctx, {boost::asio::ip::address_v4::loopback(), 0});
     bus_port = probe.local_endpoint().port();
   }
-  rapyer::embedded_server_options options;
+  rapyer::testing::embedded_server_options options;
   options.extra_arguments = {"--cluster-enabled", "yes", "--cluster-port", std::to_string(bus_port)};
-  rapyer::embedded_server server(options);
+  rapyer::testing::embedded_server server(options);
   for (const std::string id : {"plain", "with:colon.dot", "with{brace", "with}close", "with space", "ünï"}) {
     User user;
     user.set_id(id);

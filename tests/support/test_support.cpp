@@ -13,13 +13,13 @@
 namespace rapyer::test {
 namespace {
 
-std::unique_ptr<embedded_server> shared_server;
+std::unique_ptr<rapyer::testing::embedded_server> shared_server;
 std::string shared_url;
 
 class redis_environment : public ::testing::Environment {
  public:
   void SetUp() override {
-    shared_server = std::make_unique<embedded_server>();
+    shared_server = std::make_unique<rapyer::testing::embedded_server>();
     shared_url = shared_server->url();
   }
   void TearDown() override { shared_server.reset(); }

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "rapyer/rapyer.hpp"
+#include "rapyer/testing/embedded_server.hpp"
 
 namespace rapyer::test {
 

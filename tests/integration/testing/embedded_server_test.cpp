@@ -1,5 +1,5 @@
 // Servers of their own: restarts, passwords, Unix sockets. Never the shared one.
-#include "rapyer/embedded_server.hpp"
+#include "rapyer/testing/embedded_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,8 +20,8 @@ using namespace std::chrono_literals;
 using rapyer::awaitable;
 using rapyer::connection;
 using rapyer::connection_config;
-using rapyer::embedded_server;
-using rapyer::embedded_server_options;
+using rapyer::testing::embedded_server;
+using rapyer::testing::embedded_server_options;
 
 class OwnServerTest : public ::testing::Test {
  protected:

@@ -1,4 +1,4 @@
-#include "rapyer/embedded_server.hpp"
+#include "rapyer/testing/embedded_server.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace rapyer {
+namespace rapyer::testing {
 namespace {
 
 int loopback_socket(std::uint16_t port, bool listen_on_it, bool& ok) {
@@ -183,4 +183,4 @@ std::string embedded_server::url_from_environment(std::unique_ptr<embedded_serve
   return server->url();
 }
 
-}  // namespace rapyer
+}  // namespace rapyer::testing

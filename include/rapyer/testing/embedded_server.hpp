@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace rapyer {
+namespace rapyer::testing {
 
 /// TLS for an embedded server: it then also listens on tls_port() with these PEM files.
 struct embedded_server_tls {
@@ -79,4 +79,4 @@ class embedded_server {
   int pid_ = -1;
 };
 
-}  // namespace rapyer
+}  // namespace rapyer::testing
