@@ -264,7 +264,7 @@ void connection_impl::submit(const request& req, asio::any_completion_handler<re
     return;
   }
   const char* why = state_ == state::closed ? "connection is closed" : "not connected (reconnecting)";
-  complete(std::move(w.handler), std::make_exception_ptr(connection_error(config_.endpoint() + ": " + why)));
+  complete(std::move(w.handler), std::make_exception_ptr(not_connected(config_.endpoint() + ": " + why)));
 }
 
 void connection_impl::stage(const request& req, waiter w) {

@@ -3,6 +3,7 @@
 #include <map>
 #include <mutex>
 
+#include "rapyer/detail/atomic_blocks.hpp"
 #include "rapyer/detail/collection_field.hpp"
 #include "rapyer/detail/model_layout.hpp"
 #include "rapyer/error.hpp"
@@ -51,15 +52,18 @@ std::string glob_escape(std::string_view text) {
 awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern,
                                                     std::optional<std::size_t> limit) {
   std::vector<std::string> keys;
-  std::string cursor = "0";
-  do {
-    const reply page = co_await redis.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000, "TYPE", "hash");
-    cursor = page.as_array().at(0).as_string();
-    for (const auto& k : page.as_array().at(1).as_array()) {
-      if (limit && keys.size() >= *limit) co_return keys;
-      keys.push_back(k.as_string());
-    }
-  } while (cursor != "0");
+  // A cluster's keys are spread over its primaries: each is scanned in turn.
+  for (auto& node : co_await redis.primaries()) {
+    std::string cursor = "0";
+    do {
+      const reply page = co_await node.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000, "TYPE", "hash");
+      cursor = page.as_array().at(0).as_string();
+      for (const auto& k : page.as_array().at(1).as_array()) {
+        if (limit && keys.size() >= *limit) co_return keys;
+        keys.push_back(k.as_string());
+      }
+    } while (cursor != "0");
+  }
   co_return keys;
 }
 
@@ -132,28 +136,36 @@ awaitable<std::vector<std::unique_ptr<any_model>>> afind(std::vector<std::string
   }
   std::vector<std::unique_ptr<any_model>> models(keys.size());
   std::vector<bool> done(keys.size(), false);
-  // One MULTI/EXEC per client the classes use (one in the usual case of a single default client).
+  // One round trip per client the classes use (one in the usual case of a single default client),
+  // each model read consistently (detail::atomic_blocks).
   for (std::size_t first = 0; first < keys.size(); ++first) {
     if (done[first]) continue;
     client& redis = classes[first].redis();
     std::vector<std::size_t> batch;
-    request req;
-    req.push("MULTI");
+    std::vector<std::string> batch_keys;
     for (std::size_t i = first; i < keys.size(); ++i) {
       if (done[i] || &classes[i].redis() != &redis) continue;
-      classes[i].append_read(req, keys[i]);
       batch.push_back(i);
+      batch_keys.push_back(keys[i]);
       done[i] = true;
     }
-    for (const std::size_t i : batch) classes[i].append_read_refresh(req, keys[i]);
-    req.push("EXEC");
+    detail::atomic_blocks blocks(redis.is_cluster(), batch_keys);
+    std::vector<std::size_t> offset(batch.size());  // of each model's replies in its block
+    request req;
+    blocks.append_to(req, [&](request& block, std::span<const std::size_t> members) {
+      std::size_t at = 0;
+      for (const std::size_t j : members) {
+        classes[batch[j]].append_read(block, keys[batch[j]]);
+        offset[j] = at;
+        at += classes[batch[j]].read_size();
+      }
+      for (const std::size_t j : members) classes[batch[j]].append_read_refresh(block, keys[batch[j]]);
+    });
     const auto replies = co_await redis.execute(req);
-    replies.back().throw_if_error("EXEC");
-    const auto& results = replies.back().as_array();
-    std::size_t at = 0;
-    for (const std::size_t i : batch) {
-      const std::span<const reply> parts(results.data() + at, classes[i].read_size());
-      at += parts.size();
+    for (std::size_t j = 0; j < batch.size(); ++j) {
+      const std::size_t i = batch[j];
+      const auto* results = blocks.results_of(replies, j).first;
+      const std::span<const reply> parts(results->data() + offset[j], classes[i].read_size());
       const bool absent = parts.front().is_array() && parts.front().as_array().empty();
       if (absent && missing == missing_keys::raise) throw key_not_found(keys[i]);
       if (!absent) models[i] = classes[i].decode(keys[i], parts);

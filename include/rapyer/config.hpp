@@ -80,8 +80,19 @@ struct connection_config {
   std::string endpoint() const;
 };
 
+/// Redis Cluster behaviour of rapyer::client (used only when the server is a cluster node).
+struct cluster_config {
+  /// Redirections (MOVED, ASK) and retries (TRYAGAIN, CLUSTERDOWN, a node down) one request may
+  /// follow before it fails with cluster_error; command_timeout bounds them too.
+  int max_redirects = 16;
+  /// The slot map is read again this often (and after MOVED or a lost connection); 0: never
+  /// periodically.
+  std::chrono::milliseconds refresh_interval{30000};
+};
+
 struct client_config {
   connection_config connection;
+  cluster_config cluster;
   /// Connections shared by all requests; each request goes to the least loaded one.
   std::size_t pool_size = 2;
   /// At most this many leased connections exist at once (in use or idle); lease() waits for one
@@ -92,6 +103,12 @@ struct client_config {
   std::chrono::milliseconds lease_wait_timeout{5000};
   /// An idle leased connection unused for this long is closed.
   std::chrono::milliseconds lease_idle_timeout{60000};
+  /// Durability: when above 0, every request with a write (a command the server flags as a
+  /// write, or a script call) is followed in the same round trip by `WAIT wait_replicas
+  /// wait_timeout`; fewer replicas acknowledging in time throws replication_error. The WAIT holds
+  /// its pipelined connection until the replicas answer, at most wait_timeout.
+  int wait_replicas = 0;
+  std::chrono::milliseconds wait_timeout{1000};
 
   /// connection_config::from_url's URLs, whose parameters may also set `pool_size` and
   /// `max_leases` (whole numbers, at least 1), `lease_wait_timeout` and `lease_idle_timeout`

@@ -20,6 +20,13 @@ class connection_error : public error {
   using error::error;
 };
 
+/// The request was not sent: its connection was down (reconnecting without waiting, or closed).
+/// Unlike other connection errors it is safe to retry.
+class not_connected : public connection_error {
+ public:
+  using connection_error::connection_error;
+};
+
 /// The server rejected the credentials (wrong password, unknown user, NOAUTH).
 /// The message never contains the credentials themselves.
 class authentication_error : public connection_error {
@@ -159,6 +166,27 @@ class transaction_conflict : public error {
 class version_conflict : public error {
  public:
   using error::error;
+};
+
+/// A cluster request could not be completed: still redirected (MOVED, ASK, TRYAGAIN,
+/// CLUSTERDOWN) after max_redirects or past its deadline, or its slot's primary unreachable.
+/// The message names the slot and the nodes tried.
+class cluster_error : public error {
+ public:
+  using error::error;
+};
+
+/// A write was applied by the primary, but fewer replicas than client_config::wait_replicas
+/// acknowledged it within wait_timeout: it may or may not survive a failover.
+class replication_error : public error {
+ public:
+  replication_error(std::string message, long long acknowledged)
+      : error(std::move(message)), acknowledged_(acknowledged) {}
+  /// How many replicas acknowledged the write.
+  long long acknowledged() const noexcept { return acknowledged_; }
+
+ private:
+  long long acknowledged_;
 };
 
 /// A URL or configuration value is malformed.

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "rapyer/detail/atomic_blocks.hpp"
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_layout.hpp"
 #include "rapyer/detail/model_registry.hpp"
@@ -251,16 +252,23 @@ class AtomicRedisModel : public detail::model_base {
 
   // ---- many models, one round trip each ----
 
-  /// Saves all models in one atomic MULTI/EXEC.
+  /// Saves all models in one round trip, atomically: the whole batch in one MULTI/EXEC on a
+  /// standalone server; on a cluster one MULTI/EXEC per hash slot (each model all-or-nothing).
   static awaitable<void> ainsert(std::span<const Derived> models) {
     if (models.empty()) co_return;
+    std::vector<std::string> keys;
+    keys.reserve(models.size());
+    for (const auto& m : models) keys.push_back(m.key());
+    client& redis = class_client();
+    detail::atomic_blocks blocks(redis.is_cluster(), keys);
     request req;
-    req.push("MULTI");
-    for (const auto& m : models) m.append_save(req);
-    req.push("EXEC");
-    const auto replies = co_await detail::execute_with_script(class_client(), req, &detail::scripts::save);
-    replies.back().throw_if_error("EXEC");
-    for (const auto& r : replies.back().as_array()) r.throw_if_error("save");
+    blocks.append_to(req, [&](request& block, std::span<const std::size_t> members) {
+      for (const std::size_t i : members) models[i].append_save(block);
+    });
+    const auto replies = co_await detail::execute_with_script(redis, req, &detail::scripts::save);
+    for (const auto* results : blocks.all_results(replies)) {
+      for (const auto& r : *results) r.throw_if_error("save");
+    }
   }
   template <class... Models>
   requires(sizeof...(Models) > 0 && (std::is_same_v<std::remove_cvref_t<Models>, Derived> &&
@@ -347,17 +355,21 @@ class AtomicRedisModel : public detail::model_base {
     co_return std::move(found.front());
   }
 
-  /// Deletes the models at `keys` (with their collection keys) atomically; returns how many existed.
+  /// Deletes the models at `keys` (with their collection keys) atomically (per hash slot on a
+  /// cluster, like ainsert); returns how many existed.
   static awaitable<std::size_t> adelete_many(const std::vector<std::string>& keys) {
     if (keys.empty()) co_return 0;
+    client& redis = class_client();
+    detail::atomic_blocks blocks(redis.is_cluster(), keys);
     request req;
-    req.push("MULTI");
-    for (const auto& k : keys) append_remove(req, k);
-    req.push("EXEC");
-    const auto replies = co_await detail::execute_with_script(class_client(), req, &detail::scripts::remove);
-    replies.back().throw_if_error("EXEC");
+    blocks.append_to(req, [&](request& block, std::span<const std::size_t> members) {
+      for (const std::size_t i : members) append_remove(block, keys[i]);
+    });
+    const auto replies = co_await detail::execute_with_script(redis, req, &detail::scripts::remove);
     std::size_t deleted = 0;
-    for (const auto& r : replies.back().as_array()) deleted += r.as_integer() > 0 ? 1 : 0;
+    for (const auto* results : blocks.all_results(replies)) {
+      for (const auto& r : *results) deleted += r.as_integer() > 0 ? 1 : 0;
+    }
     co_return deleted;
   }
 
@@ -507,23 +519,25 @@ class AtomicRedisModel : public detail::model_base {
 
   static std::string key_head() { return class_config().prefix + class_name(); }
 
-  /// The models at `keys`, read in one MULTI/EXEC; nullopt where no model is stored.
+  /// The models at `keys`, read in one round trip, each consistently (see detail::atomic_blocks);
+  /// nullopt where no model is stored.
   static awaitable<std::vector<std::optional<Derived>>> read_models_at(client& redis,
                                                                        const std::vector<std::string>& keys) {
     std::vector<std::optional<Derived>> out;
     if (keys.empty()) co_return out;
+    detail::atomic_blocks blocks(redis.is_cluster(), keys);
     request req;
-    req.push("MULTI");
-    for (const auto& k : keys) append_read(req, k);
-    for (const auto& k : keys) append_read_refresh(req, k);  // after every read: decoded replies come first
-    req.push("EXEC");
+    blocks.append_to(req, [&](request& block, std::span<const std::size_t> members) {
+      for (const std::size_t i : members) append_read(block, keys[i]);
+      // after every read: the decoded replies come first
+      for (const std::size_t i : members) append_read_refresh(block, keys[i]);
+    });
     auto replies = co_await redis.execute(req);
-    replies.back().throw_if_error("EXEC");
-    const auto& results = replies.back().as_array();
     const std::size_t per_model = read_size();
     out.reserve(keys.size());
     for (std::size_t i = 0; i < keys.size(); ++i) {
-      const std::span<const reply> model_parts(results.data() + i * per_model, per_model);
+      const auto [results, rank] = blocks.results_of(replies, i);
+      const std::span<const reply> model_parts(results->data() + rank * per_model, per_model);
       const bool absent = model_parts.front().is_array() && model_parts.front().as_array().empty();
       if (absent) {
         out.emplace_back();

@@ -21,9 +21,10 @@ enum class missing_keys { raise, skip };
 /// decode_error.
 awaitable<std::unique_ptr<any_model>> aget(std::string key);
 
-/// Loads the models at `keys`, of any registered classes, in order, in one consistent MULTI/EXEC
-/// (one per client when classes use different clients). Missing keys raise key_not_found or are
-/// skipped.
+/// Loads the models at `keys`, of any registered classes, in order, in one round trip (one per
+/// client when classes use different clients), each model read consistently (one MULTI/EXEC for
+/// all on a standalone server, one per hash slot on a cluster). Missing keys raise key_not_found
+/// or are skipped.
 awaitable<std::vector<std::unique_ptr<any_model>>> afind(std::vector<std::string> keys,
                                                          missing_keys missing = missing_keys::raise);
 

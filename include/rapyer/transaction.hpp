@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "rapyer/client.hpp"
+#include "rapyer/detail/atomic_blocks.hpp"
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_base.hpp"
 #include "rapyer/detail/random.hpp"
@@ -59,10 +60,11 @@ awaitable<std::tuple<Models...>> transaction_runner<std::index_sequence<I...>, M
   if (((&Models::class_client() != &redis) || ...)) {
     throw usage_error("atransaction: every model must use the same client");
   }
-  auto lease = co_await redis.lease();
-  boost::asio::steady_timer pause(redis.get_executor());
   std::vector<std::string> watched;
   (std::ranges::copy(Models::keys_of(keys[I]), std::back_inserter(watched)), ...);
+  if (redis.is_cluster()) require_one_slot(watched, "atransaction");
+  auto lease = co_await redis.lease(keys[0]);
+  boost::asio::steady_timer pause(redis.get_executor());
   for (std::size_t attempt = 0; attempt < options.max_attempts; ++attempt) {
     request read;
     read.push("WATCH", watched);

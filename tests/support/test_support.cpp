@@ -7,6 +7,9 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <string_view>
 #include <memory>
 #include <vector>
 
@@ -14,21 +17,41 @@ namespace rapyer::test {
 namespace {
 
 std::unique_ptr<rapyer::testing::embedded_server> shared_server;
+std::unique_ptr<rapyer::testing::embedded_cluster> shared_cluster;
 std::string shared_url;
 
+// RAPYER_TEST_DEPLOYMENT=cluster runs the executable's tests against a 3+3 cluster instead.
 class redis_environment : public ::testing::Environment {
  public:
   void SetUp() override {
-    shared_server = std::make_unique<rapyer::testing::embedded_server>();
-    shared_url = shared_server->url();
+    if (on_cluster()) {
+      shared_cluster = std::make_unique<rapyer::testing::embedded_cluster>();
+      shared_url = shared_cluster->url();
+    } else {
+      shared_server = std::make_unique<rapyer::testing::embedded_server>();
+      shared_url = shared_server->url();
+    }
   }
-  void TearDown() override { shared_server.reset(); }
+  void TearDown() override {
+    shared_server.reset();
+    shared_cluster.reset();
+  }
 };
 
 }  // namespace
 
 const std::string& server_url() { return shared_url; }
-std::uint16_t server_port() { return shared_server->port(); }
+std::uint16_t server_port() { return shared_server ? shared_server->port() : shared_cluster->port(0); }
+
+bool on_cluster() {
+  const char* deployment = std::getenv("RAPYER_TEST_DEPLOYMENT");
+  return deployment != nullptr && std::string_view(deployment) == "cluster";
+}
+
+rapyer::testing::embedded_cluster& cluster() {
+  if (!shared_cluster) throw std::logic_error("cluster(): the tests run on a standalone server");
+  return *shared_cluster;
+}
 
 awaitable<void> sleep_for(std::chrono::milliseconds duration) {
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, duration);
@@ -88,9 +111,10 @@ bool run_in_processes(int processes, int coroutines, std::function<awaitable<voi
 
 void redis_test::SetUp() {
   run([]() -> awaitable<void> {
-    connection conn(co_await boost::asio::this_coro::executor, connection_config::from_url(server_url()));
-    co_await conn.connect();
-    co_await conn.execute("FLUSHALL");
+    client redis(co_await boost::asio::this_coro::executor, server_url());
+    co_await redis.connect();
+    for (auto& node : co_await redis.primaries()) co_await node.execute("FLUSHALL");
+    redis.close();
   }());
 }
 

@@ -14,14 +14,23 @@
 #include <type_traits>
 
 #include "rapyer/rapyer.hpp"
+#include "rapyer/testing/embedded_cluster.hpp"
 #include "rapyer/testing/embedded_server.hpp"
 
 namespace rapyer::test {
 
 /// The URL of the executable's shared private server (started before the first test).
 const std::string& server_url();
-/// Port of that server, for tests that build their own configs.
+/// Port of that server (of the cluster's first node), for tests that build their own configs.
 std::uint16_t server_port();
+/// Whether the executable runs against a cluster (RAPYER_TEST_DEPLOYMENT=cluster), see
+/// tests/CMakeLists.txt.
+bool on_cluster();
+/// The shared cluster; throws std::logic_error on a standalone server.
+rapyer::testing::embedded_cluster& cluster();
+/// Skips a test that needs a standalone server, saying why.
+#define RAPYER_STANDALONE_ONLY(why) \
+  if (::rapyer::test::on_cluster()) GTEST_SKIP() << "standalone only: " << why
 
 /// Runs `task` on `ctx` until it finishes (other work on ctx may remain) and returns its result,
 /// rethrowing its exception.
