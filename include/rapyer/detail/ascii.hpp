@@ -3,24 +3,15 @@
 #pragma once
 
 #include <algorithm>
-#include <string>
 #include <string_view>
 
 namespace rapyer::detail {
 
 constexpr char to_upper(char c) noexcept { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
-constexpr char to_lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
 /// True when `a` and `b` differ at most in the case of ASCII letters.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) { return to_upper(x) == to_upper(y); });
-}
-
-/// `text` with ASCII letters in lower case (the case COMMAND replies name commands in).
-inline std::string lowercase(std::string_view text) {
-  std::string lower(text);
-  std::ranges::transform(lower, lower.begin(), [](char c) { return to_lower(c); });
-  return lower;
 }
 
 }  // namespace rapyer::detail
