@@ -1,20 +1,15 @@
 #include "rapyer/detail/blocking_command.hpp"
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <string>
 
+#include "rapyer/detail/ascii.hpp"
+
 namespace rapyer::detail {
 namespace {
-
-bool equals_upper(std::string_view text, std::string_view upper) noexcept {
-  return std::equal(text.begin(), text.end(), upper.begin(), upper.end(),
-                    [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; });
-}
 
 // Where a command keeps its time, and in which unit.
 enum class time_at { last, second, third, fourth, block_option };
@@ -42,7 +37,7 @@ constexpr std::array<blocking_command, 12> blocking_commands{{
 
 const blocking_command* find(std::string_view name) noexcept {
   for (const auto& command : blocking_commands) {
-    if (equals_upper(name, command.name)) return &command;
+    if (iequals(name, command.name)) return &command;
   }
   return nullptr;
 }
@@ -65,8 +60,8 @@ std::optional<std::string_view> time_argument(const blocking_command& command,
     case time_at::block_option:
       // Options come before STREAMS; the keys and ids after it may be named BLOCK too.
       for (std::size_t i = 1; i + 1 < argv.size(); ++i) {
-        if (equals_upper(argv[i], "STREAMS")) break;
-        if (equals_upper(argv[i], "BLOCK")) return argv[i + 1];
+        if (iequals(argv[i], "STREAMS")) break;
+        if (iequals(argv[i], "BLOCK")) return argv[i + 1];
       }
       return std::nullopt;
   }
@@ -94,7 +89,7 @@ std::optional<std::chrono::milliseconds> parse_time(std::string_view text, bool 
 bool may_block(std::string_view command_name) noexcept {
   // Every blocking command starts with B, W or X: most names are ruled out by one comparison.
   if (command_name.empty()) return false;
-  const char first = static_cast<char>(std::toupper(static_cast<unsigned char>(command_name.front())));
+  const char first = to_upper(command_name.front());
   return (first == 'B' || first == 'W' || first == 'X') && find(command_name) != nullptr;
 }
 
