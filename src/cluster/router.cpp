@@ -11,6 +11,7 @@
 
 #include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/detail/cluster/batch_split.hpp"
+#include "rapyer/detail/cluster/key_slot.hpp"
 #include "rapyer/detail/cluster/redirection.hpp"
 #include "rapyer/error.hpp"
 
@@ -140,108 +141,120 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
   budget.whole = &req;  // `commands` point into it: it stays here until the call ends
   std::vector<std::size_t> all(commands.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
-  co_await dispatch(self, commands, std::move(all), out, budget);
+  co_await dispatch(self, commands, std::move(all), out, budget, std::nullopt);
   co_return out;
 }
 
 awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& commands,
-                                 std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget) {
+                                 std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget,
+                                 std::optional<node_address> ask_target) {
+  const redirect_limits limits{self->config_.cluster.max_redirects};
   argv_list subset;
   subset.reserve(indices.size());
   for (const std::size_t i : indices) subset.push_back(commands[i]);
   // Throws usage_error for a transaction or a command across slots, before anything is sent.
   const auto units = plan_units(subset, *self->commands_);
-  std::map<node_address, std::vector<std::size_t>> by_node;
-  for (const auto& unit : units) {
-    auto& part = by_node[self->node_of(unit.slot)];
-    for (const std::size_t k : unit.commands) part.push_back(indices[k]);
-  }
-  for (auto& [node, part] : by_node) std::sort(part.begin(), part.end());
-  if (by_node.size() == 1) {
-    auto pool = co_await pool_of(self, by_node.begin()->first);
-    co_await send_part(self, commands, std::move(by_node.begin()->second), std::move(pool), false, out, budget);
-    co_return;
-  }
-  budget.whole = nullptr;  // split: each part is a request of its own
-  std::vector<awaitable<void>> parts;
-  for (auto& [node, part] : by_node) {
-    auto pool = co_await pool_of(self, node);
-    parts.push_back(send_part(self, commands, std::move(part), std::move(pool), false, out, budget));
-  }
-  co_await run_all(self->executor_, std::move(parts));
-}
+  std::vector<node_address> nodes;
+  const auto parts = group_by_node(units, [&](std::optional<std::uint16_t> slot) {
+    const node_address node = ask_target ? *ask_target : self->node_of(slot);
+    const auto found = std::find(nodes.begin(), nodes.end(), node);
+    if (found != nodes.end()) return static_cast<std::size_t>(found - nodes.begin());
+    nodes.push_back(node);
+    return nodes.size() - 1;
+  });
+  const bool whole = !ask_target && budget.whole != nullptr && parts.size() == 1 && indices.size() == commands.size();
+  if (parts.size() > 1) budget.whole = nullptr;  // split: each part is a request of its own
 
-awaitable<void> router::send_part(std::shared_ptr<router> self, const argv_list& commands,
-                                  std::vector<std::size_t> indices, std::shared_ptr<node_pool> pool, bool asking,
-                                  std::vector<reply>& out, deadline_state& budget) {
-  const redirect_limits limits{self->config_.cluster.max_redirects};
-  const node_address node = address_of(pool->config().connection);
-  std::vector<reply> replies;
-  try {
-    request part;
-    if (asking) part.push("ASKING");
-    if (!asking && budget.whole != nullptr && indices.size() == commands.size()) {
-      part = *budget.whole;
+  std::vector<std::vector<reply>> part_replies(parts.size());
+  std::vector<std::size_t> unsent;  // subset positions of parts whose node was down: never sent
+  std::string down_error;
+  const auto send = [&](std::size_t p) -> awaitable<void> {
+    const batch_part& part = parts[p];
+    auto pool = co_await pool_of(self, nodes[part.node]);
+    request req;
+    if (ask_target) req.push("ASKING");
+    if (whole) {
+      req = *budget.whole;
     } else {
-      part.append(build_part_request(commands, indices));
+      req.append(build_part_request(subset, part.commands));
     }
-    replies = co_await pool->execute(std::move(part));
-  } catch (const not_connected& down) {
-    // Never sent: safe to route again once the map says where the slots are now.
-    const auto& first = commands[indices.front()];
-    const auto slot = slot_of(first, *self->commands_);
-    if (!budget.spend(first.front(), slot.value_or(0), node, down.what(), limits)) budget.give_up();
-    co_await refresh(self);
-    co_await pause_for(self->executor_, backoff(budget.redirects, limits));
-    co_return co_await dispatch(self, commands, std::move(indices), out, budget);
-  } catch (const connection_error&) {
-    // Sent, perhaps applied: not resent; the map is read again in case the node failed.
-    self->schedule_refresh();
-    throw;
+    try {
+      part_replies[p] = co_await pool->execute(std::move(req));
+    } catch (const not_connected& down) {
+      unsent.insert(unsent.end(), part.commands.begin(), part.commands.end());
+      down_error = down.what();
+      co_return;
+    } catch (const connection_error&) {
+      // Sent, perhaps applied: never resent; the map is read again in case the node failed.
+      self->schedule_refresh();
+      throw;
+    }
+    if (ask_target) part_replies[p].erase(part_replies[p].begin());
+  };
+  if (parts.size() == 1) {
+    co_await send(0);
+  } else {
+    std::vector<awaitable<void>> sends;
+    for (std::size_t p = 0; p < parts.size(); ++p) sends.push_back(send(p));
+    co_await run_all(self->executor_, std::move(sends));
   }
-  if (asking) replies.erase(replies.begin());
-  for (std::size_t k = 0; k < indices.size(); ++k) out[indices[k]] = std::move(replies[k]);
 
-  // Commands answered with a redirection did not run; resend exactly those.
-  argv_list sent;
-  sent.reserve(indices.size());
-  for (const std::size_t i : indices) sent.push_back(commands[i]);
-  const auto units = plan_units(sent, *self->commands_);
-  std::vector<reply> answered;
-  answered.reserve(indices.size());
-  for (const std::size_t i : indices) answered.push_back(out[i]);
-  const auto resend = commands_to_resend(units, answered, node.host);
-  if (resend.empty()) co_return;
-
-  std::vector<std::size_t> moved;
+  // Commands answered with a redirection did not run: they go again, and only they.
+  std::vector<std::size_t> again;  // subset positions routed again by the map
   std::map<node_address, std::vector<std::size_t>> asked;
-  bool pause = false;  // TRYAGAIN or CLUSTERDOWN: give the cluster a moment
-  for (const auto& [k, why] : resend) {
-    const std::size_t i = indices[k];
-    budget.spend(why.description(), limits);
-    switch (decide(why, budget.redirects, limits)) {
-      case redirect_action::resend_to_target:
-        self->map_.assign(why.slot, why.target);
-        self->schedule_refresh();
-        moved.push_back(i);
-        break;
-      case redirect_action::ask_target:
-        asked[why.target].push_back(i);
-        break;
-      case redirect_action::retry_after_backoff:
-        pause = true;
-        moved.push_back(i);
-        break;
-      case redirect_action::give_up:
+  bool pause = !unsent.empty();  // TRYAGAIN, CLUSTERDOWN or a node down: give the cluster a moment
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    if (part_replies[p].empty()) continue;  // not sent
+    for (const auto& redirected :
+         redirected_commands(units, parts[p], part_replies[p], nodes[parts[p].node].host)) {
+      const auto& why = redirected.redirect;
+      if (!budget.spend(subset[redirected.command].front(), why.slot, nodes[parts[p].node], redirected.error_message,
+                        limits)) {
         budget.give_up();
+      }
+      switch (decide(why, budget.redirects - 1, limits)) {
+        case redirect_action::resend_to_target:
+          self->map_.assign(why.slot, why.target);
+          self->schedule_refresh();
+          again.push_back(redirected.command);
+          break;
+        case redirect_action::ask_target:
+          asked[why.target].push_back(redirected.command);
+          break;
+        case redirect_action::retry_after_backoff:
+          pause = true;
+          again.push_back(redirected.command);
+          break;
+        case redirect_action::give_up:
+          budget.give_up();
+      }
     }
+  }
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    if (part_replies[p].empty()) part_replies[p].resize(parts[p].commands.size());  // filled when resent
+  }
+  auto merged = merge_replies(subset.size(), parts, std::move(part_replies));
+  for (std::size_t k = 0; k < subset.size(); ++k) out[indices[k]] = std::move(merged[k]);
+
+  if (!unsent.empty()) {
+    const auto& first = subset[unsent.front()];
+    const auto slot = slot_of(first, *self->commands_);
+    if (!budget.spend(first.front(), slot.value_or(0), self->node_of(slot), down_error, limits)) budget.give_up();
+    co_await refresh(self);
+    again.insert(again.end(), unsent.begin(), unsent.end());
   }
   if (pause) co_await pause_for(self->executor_, backoff(budget.redirects, limits));
-  std::sort(moved.begin(), moved.end());
-  moved.erase(std::unique(moved.begin(), moved.end()), moved.end());
-  if (!moved.empty()) co_await dispatch(self, commands, std::move(moved), out, budget);
-  for (auto& [target, part] : asked) {
-    co_await send_part(self, commands, std::move(part), co_await pool_of(self, target), true, out, budget);
+  if (!again.empty()) {
+    std::sort(again.begin(), again.end());
+    std::vector<std::size_t> positions;
+    for (const std::size_t k : again) positions.push_back(indices[k]);
+    co_await dispatch(self, commands, std::move(positions), out, budget, std::nullopt);
+  }
+  for (auto& [target, ks] : asked) {
+    std::sort(ks.begin(), ks.end());
+    std::vector<std::size_t> positions;
+    for (const std::size_t k : ks) positions.push_back(indices[k]);
+    co_await dispatch(self, commands, std::move(positions), out, budget, target);
   }
 }
 

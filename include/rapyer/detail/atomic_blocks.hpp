@@ -25,11 +25,11 @@ class atomic_blocks {
   /// order) and EXEC.
   template <class Body>
   void append_to(request& req, Body&& body) {
-    for (auto& group : groups_) {
+    for (auto& block : groups_) {
       req.push("MULTI");
-      body(req, std::span<const std::size_t>(group.members));
+      body(req, std::span<const std::size_t>(block.members));
       req.push("EXEC");
-      group.exec_reply = req.size() - 1;
+      block.exec_reply = req.size() - 1;
     }
   }
 
