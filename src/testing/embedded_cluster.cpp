@@ -76,6 +76,20 @@ class node_connection {
   std::unique_ptr<redisContext, context_deleter> context_;
 };
 
+// ROLE: ["master", offset, replicas] or ["slave", host, port, link state, offset].
+struct node_role {
+  bool primary = false;
+  bool in_sync = false;
+};
+
+node_role role_of(node_connection& connection) {
+  const auto reply = connection.run({"ROLE"});
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2)
+    throw protocol_error("embedded_cluster: unexpected ROLE reply");
+  if (std::string_view(reply->element[0]->str) == "master") return {true, true};
+  return {false, reply->elements >= 4 && std::string_view(reply->element[3]->str) == "connected"};
+}
+
 void render(const redisReply& reply, std::string& text) {
   switch (reply.type) {
     case REDIS_REPLY_INTEGER:
@@ -210,7 +224,10 @@ std::string embedded_cluster::url() const {
   return seeds;
 }
 
-std::string embedded_cluster::node_url(std::size_t node) const { return nodes_.at(node)->url(); }
+std::string embedded_cluster::node_url(std::size_t node) const {
+  check_node(node);
+  return nodes_[node]->url();
+}
 
 void embedded_cluster::check_node(std::size_t node) const {
   if (node >= nodes_.size()) {
@@ -252,10 +269,7 @@ std::optional<std::vector<embedded_cluster::node_view>> embedded_cluster::agreed
       return std::nullopt;
     }
     // A replica is ready to take over only once it is in sync with its primary.
-    const auto role = connection.run({"ROLE"});
-    if (std::string_view(role->element[0]->str) == "slave" && std::string_view(role->element[3]->str) != "connected") {
-      return std::nullopt;
-    }
+    if (!role_of(connection).in_sync) return std::nullopt;
     auto views = cluster_nodes(node);
     std::string signature;
     for (const auto& view : views) {
@@ -306,8 +320,8 @@ std::vector<std::size_t> embedded_cluster::primaries() const {
   std::vector<std::size_t> found;
   for (std::size_t node = 0; node < nodes_.size(); ++node) {
     if (!nodes_[node]->running()) continue;
-    const auto role = node_connection(node, port(node)).run({"ROLE"});
-    if (std::string_view(role->element[0]->str) == "master") found.push_back(node);
+    node_connection connection(node, port(node));
+    if (role_of(connection).primary) found.push_back(node);
   }
   return found;
 }
@@ -395,6 +409,7 @@ void embedded_cluster::migrate_slots(std::size_t from, std::size_t to, std::size
   node_connection source(from, port(from));
   node_connection target(to, port(to));
   std::vector<node_connection> others;
+  others.reserve(other_primaries.size());
   for (const std::size_t node : other_primaries) others.emplace_back(node, port(node));
   for (const std::size_t slot : slots) {
     const std::string slot_text = std::to_string(slot);
