@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -71,6 +73,16 @@ bool accepts_connections(std::uint16_t port) {
   const bool connected = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   ::close(fd);
   return connected;
+}
+
+// This process's children (the shared test server among them), from /proc.
+std::size_t child_processes() {
+  std::size_t count = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream children(task.path() / "children");
+    for (std::string pid; children >> pid;) ++count;
+  }
+  return count;
 }
 
 std::string role_of(const embedded_cluster& cluster, std::size_t node) {
@@ -191,6 +203,10 @@ TEST(EmbeddedClusterTest, StartsThreePrimariesWithOneReplicaEachCoveringAllSlots
     EXPECT_EQ(cluster.node_url(node), "redis://127.0.0.1:" + std::to_string(cluster.port(node)));
     EXPECT_NE(cluster.port(node), 6379);
   }
+  EXPECT_THROW(cluster.port(6), rapyer::usage_error);
+  EXPECT_THROW(cluster.command(0, {}), rapyer::usage_error);
+  EXPECT_THROW(cluster.migrate_slots(primaries[0], primaries[0], 1), rapyer::usage_error);
+  EXPECT_THROW(cluster.migrate_slots(primaries[0], primaries[1], slot_count), rapyer::usage_error);
   const std::string url = cluster.url();
   EXPECT_EQ(url.rfind("redis://127.0.0.1:", 0), 0u) << url;
   EXPECT_EQ(std::count(url.begin(), url.end(), ','), 5) << url;
@@ -209,6 +225,10 @@ TEST(EmbeddedClusterTest, StartsThreePrimariesWithOneReplicaEachCoveringAllSlots
       cluster.command(other, {"GET", key});
       ADD_FAILURE() << "node " << other << " served " << key << " of slot " << slot;
     } catch (const rapyer::server_error& e) {
+      EXPECT_NE(std::string(e.what()).find("node " + std::to_string(other) +
+                                           " (127.0.0.1:" + std::to_string(cluster.port(other)) + ")"),
+                std::string::npos)
+          << e.what();
       EXPECT_EQ(e.server_message(),
                 "MOVED " + std::to_string(slot) + " 127.0.0.1:" + std::to_string(cluster.port(owner)));
     }
@@ -216,6 +236,7 @@ TEST(EmbeddedClusterTest, StartsThreePrimariesWithOneReplicaEachCoveringAllSlots
 }
 
 TEST(EmbeddedClusterTest, DestructorLeavesNoProcessBehind) {
+  const std::size_t children_before = child_processes();
   std::vector<int> pids;
   std::vector<std::uint16_t> ports;
   std::chrono::steady_clock::time_point stopping;
@@ -234,6 +255,7 @@ TEST(EmbeddedClusterTest, DestructorLeavesNoProcessBehind) {
     stopping = std::chrono::steady_clock::now();
   }
   std::cout << "3 nodes stopped in " << seconds_since(stopping) << " s\n";
+  EXPECT_EQ(child_processes(), children_before);
   for (const int pid : pids) {
     errno = 0;
     EXPECT_EQ(::kill(pid, 0), -1) << "pid " << pid << " still exists";
@@ -245,12 +267,28 @@ TEST(EmbeddedClusterTest, DestructorLeavesNoProcessBehind) {
   }
 }
 
+TEST(EmbeddedClusterTest, RefusesWhatCannotWorkAndStopsWhatItStarted) {
+  const std::size_t children_before = child_processes();
+  embedded_cluster_options too_few;
+  too_few.primaries = 2;
+  EXPECT_THROW({ embedded_cluster cluster(too_few); }, rapyer::usage_error);
+  embedded_cluster_options no_server;
+  no_server.executable = "rapyer-no-such-redis-server";
+  EXPECT_THROW({ embedded_cluster cluster(no_server); }, rapyer::connection_error);
+  // The nodes start, redis-cli does not: they are stopped again.
+  embedded_cluster_options no_cli;
+  no_cli.cli = "rapyer-no-such-redis-cli";
+  EXPECT_THROW({ embedded_cluster cluster(no_cli); }, rapyer::connection_error);
+  EXPECT_EQ(child_processes(), children_before);
+}
+
 TEST(EmbeddedClusterTest, KilledPrimaryIsReplacedByItsReplicaAndRejoinsAsReplica) {
   embedded_cluster cluster;
   const std::size_t primary = cluster.primaries().front();
   const std::size_t replica = cluster.replica_of(primary).value();
   const std::size_t primary_slots = cluster.slot_counts()[primary];
   const auto written = write_keys_to(cluster, primary, 20);
+  EXPECT_THROW(cluster.wait_for_failover_of(primary), rapyer::usage_error) << "it is running";
 
   cluster.kill(primary);
   EXPECT_FALSE(cluster.running(primary));
