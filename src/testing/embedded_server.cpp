@@ -3,21 +3,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <string_view>
 #include <thread>
 
+#include "process.hpp"
 #include "rapyer/error.hpp"
-
-extern char** environ;
 
 namespace rapyer::testing {
 namespace {
@@ -49,6 +45,24 @@ std::uint16_t free_loopback_port() {
   return ntohs(address.sin_port);
 }
 
+bool port_is_free(std::uint16_t port) {
+  bool ok = false;
+  const int fd = loopback_socket(port, true, ok);
+  if (fd >= 0) ::close(fd);
+  return ok;
+}
+
+// A cluster node also listens on port + 10000, the cluster bus.
+std::uint16_t free_loopback_port_with_cluster_bus() {
+  constexpr std::uint16_t bus_offset = 10000;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const std::uint16_t port = free_loopback_port();
+    if (port <= 65535 - bus_offset && port != 6379 && port_is_free(static_cast<std::uint16_t>(port + bus_offset)))
+      return port;
+  }
+  throw connection_error("embedded_server: found no loopback port whose cluster bus port (+10000) is free");
+}
+
 // A blocking PING, so readiness does not depend on the library under test.
 bool answers_ping(std::uint16_t port) {
   bool ok = false;
@@ -69,7 +83,11 @@ bool answers_ping(std::uint16_t port) {
 }  // namespace
 
 embedded_server::embedded_server(embedded_server_options options) : options_(std::move(options)) {
-  port_ = options_.port != 0 ? options_.port : free_loopback_port();
+  if (options_.port != 0) {
+    port_ = options_.port;
+  } else {
+    port_ = options_.cluster_bus_port ? free_loopback_port_with_cluster_bus() : free_loopback_port();
+  }
   if (options_.tls) {
     do {
       tls_port_ = free_loopback_port();
@@ -121,16 +139,7 @@ void embedded_server::start() {
                              tls->require_client_certificate ? "yes" : "no"});
   }
   args.insert(args.end(), options_.extra_arguments.begin(), options_.extra_arguments.end());
-  std::vector<char*> argv;
-  argv.reserve(args.size() + 1);
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = ::posix_spawnp(&pid, options_.executable.c_str(), nullptr, nullptr, argv.data(), environ);
-  if (rc != 0) {
-    throw connection_error("embedded_server: cannot start " + options_.executable + ": " + std::strerror(rc));
-  }
-  pid_ = pid;
+  pid_ = detail::spawn_process(args);
   wait_until_ready();
 }
 
@@ -153,15 +162,9 @@ void embedded_server::signal_and_wait(int signal) {
   if (!running()) return;
   ::kill(pid_, SIGCONT);  // a paused server cannot act on SIGTERM
   ::kill(pid_, signal);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  int status = 0;
-  while (::waitpid(pid_, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, &status, 0);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  if (!detail::wait_for_exit(pid_, std::chrono::seconds(10))) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
   }
   pid_ = -1;
 }

@@ -26,6 +26,8 @@ struct embedded_server_options {
   std::string executable = "redis-server";
   /// Port to listen on; 0 picks a free loopback port.
   std::uint16_t port = 0;
+  /// With port 0, pick one whose Redis Cluster bus port (port + 10000) is free as well.
+  bool cluster_bus_port = false;
   /// Also listen on a Unix socket in a private temporary directory.
   bool unix_socket = false;
   /// Also listen for TLS on a second free loopback port (the plain port stays open).
@@ -48,6 +50,11 @@ class embedded_server {
   /// The TLS port; 0 without options.tls.
   std::uint16_t tls_port() const noexcept { return tls_port_; }
   const std::string& unix_socket_path() const noexcept { return socket_path_; }
+  /// The server's private working directory (its log, a cluster's nodes.conf); it survives
+  /// kill(), stop() and start().
+  const std::string& directory() const noexcept { return directory_; }
+  /// The server's process id; -1 while it is not running.
+  int pid() const noexcept { return pid_; }
   /// redis://127.0.0.1:<port>
   std::string url() const;
   /// rediss://127.0.0.1:<tls port>
