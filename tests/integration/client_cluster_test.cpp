@@ -192,8 +192,10 @@ TEST_F(client_cluster, ALeaseForAKeyIsOnItsNode) {
   auto redis = connect(nodes->url());
   for (int i = 0; i < 10; ++i) {
     const std::string key = "lease:" + std::to_string(i);
-    auto lease = run(redis->lease(key));
-    const auto replies = run(lease.execute(request().push("WATCH", key).push("MULTI").push("SET", key, i).push("EXEC")));
+    const auto replies = run([](std::shared_ptr<client> on, std::string k, int value) -> awaitable<std::vector<reply>> {
+      auto lease = co_await on->lease(k);
+      co_return co_await lease.execute(request().push("WATCH", k).push("MULTI").push("SET", k, value).push("EXEC"));
+    }(redis, key, i));
     EXPECT_TRUE(replies.back().is_array()) << replies.back().to_debug_string();
     EXPECT_EQ(stored(key), std::to_string(i));
   }
