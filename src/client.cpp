@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "rapyer/detail/blocking_command.hpp"
+#include "rapyer/detail/sentinel_watch.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -54,6 +55,7 @@ struct client_state : std::enable_shared_from_this<client_state> {
   boost::asio::steady_timer trim_timer;  // set while `idle` is not empty
   bool trim_scheduled = false;
   bool closed = false;
+  std::unique_ptr<sentinel_watch> primary_watch;  // Sentinel: moves the connections on +switch-master
 };
 
 std::unique_ptr<connection> client_state::take_idle() {
@@ -149,6 +151,15 @@ client::client(executor_type executor, client_config config) {
   state_ = std::make_shared<detail::client_state>(std::move(executor), std::move(config));
   for (std::size_t i = 0; i < state_->config.pool_size; ++i) {
     state_->pool.push_back(std::make_unique<connection>(state_->executor, state_->config.connection));
+  }
+  if (state_->config.connection.sentinel.enabled()) {
+    state_->primary_watch = std::make_unique<detail::sentinel_watch>(
+        state_->executor, state_->config.connection, [weak = std::weak_ptr(state_)](const host_port& primary) {
+          if (const auto state = weak.lock()) {
+            for (auto& conn : state->pool) conn->follow_primary(primary);
+            for (auto& entry : state->idle) entry.conn->follow_primary(primary);
+          }
+        });
   }
 }
 
@@ -267,6 +278,7 @@ void client::close() {
   for (auto& entry : state.idle) entry.conn->close();
   state.idle.clear();
   state.trim_timer.cancel();
+  state.primary_watch.reset();
   for (auto* waiter : std::exchange(state.waiters, {})) waiter->timer.cancel();
 }
 
