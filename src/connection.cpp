@@ -693,9 +693,10 @@ request connection_impl::handshake_request() const {
   }
   if (config_.database != 0) req.push("SELECT", config_.database);
   if (!config_.client_name.empty()) req.push("CLIENT", "SETNAME", config_.client_name);
-  if (config_.sentinel.enabled()) req.push("ROLE");  // the sentinels' answer may be outdated
-  req.push("CLIENT", "ID");                          // what CLIENT UNBLOCK names when a blocking command is cancelled
-  req.push("PING");                                  // reveals NOAUTH when the server wants a password we did not send
+  // The sentinels' answer may be outdated: the node must still have the role they named it for.
+  if (config_.sentinel.enabled()) req.push("ROLE");
+  req.push("CLIENT", "ID");  // what CLIENT UNBLOCK names when a blocking command is cancelled
+  req.push("PING");          // reveals NOAUTH when the server wants a password we did not send
   return req;
 }
 
@@ -703,12 +704,9 @@ void connection_impl::check_handshake(const request& req, const std::vector<repl
   client_id_ = 0;
   for (std::size_t i = 0; i < replies.size(); ++i) {
     const std::string& command = req.command_name(i);
-    if (command == "ROLE") {
-      check_role(config_.sentinel, replies[i]);
-      continue;
-    }
     const bool client_id = command == "CLIENT" && i + 2 == replies.size();
     if (!replies[i].is_error()) {
+      if (command == "ROLE") check_role(config_.sentinel, replies[i]);
       if (client_id && replies[i].is_integer()) client_id_ = replies[i].as_integer();
       continue;
     }

@@ -104,7 +104,6 @@ request role_request() {
 }
 
 void check_role(const sentinel_config& sentinel, const reply& role) {
-  if (role.is_error()) throw connection_error("ROLE failed: " + role.error_message());
   if (!role.is_array() || role.as_array().empty() || !role.as_array().front().is_string()) malformed("ROLE", role);
   const std::string& actual = role.as_array().front().as_string();
   const std::string_view wanted = sentinel.read_from_replica ? "slave" : "master";

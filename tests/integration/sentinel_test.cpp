@@ -36,10 +36,12 @@ class SentinelTest : public ::testing::Test {
   }
 
   // Short limits, so that a failover is followed within a few seconds.
-  client_config config(const std::string& url) const {
+  // `more_options`: "&name=value…".
+  client_config config(const std::string& url, const std::string& more_options = "") const {
     const auto hash = url.find('#');
-    auto cfg = client_config::from_url(
-        url.substr(0, hash) + "?connect_timeout=1s&command_timeout=2s&reconnect_max_delay=200ms" + url.substr(hash));
+    auto cfg = client_config::from_url(url.substr(0, hash) +
+                                       "?connect_timeout=1s&command_timeout=2s&reconnect_max_delay=200ms" +
+                                       more_options + url.substr(hash));
     cfg.connection.logger = [this](rapyer::log_level, std::string_view message) {
       log_->push_back(std::string(message));
     };
@@ -80,6 +82,24 @@ TEST_F(SentinelTest, ConnectsToThePrimaryAndReadsAndWrites) {
                                                         "," + with_host(setup_.sentinel_ports()[1]) + "," +
                                                         with_host(setup_.sentinel_ports()[2]) + ")");
     redis.close();
+  }());
+}
+
+TEST_F(SentinelTest, ReadFromReplicaConnectsToTheReplica) {
+  const std::string url = setup_.url();
+  run([&]() -> awaitable<void> {
+    connection writer(ctx_.get_executor(), config(url).connection);
+    connection reader(ctx_.get_executor(), config(url, "&read_from_replica=yes").connection);
+    co_await writer.connect();
+    co_await reader.connect();
+    EXPECT_EQ(reader.node_address().port, setup_.replica_port());
+    EXPECT_EQ((co_await reader.execute("ROLE")).as_array().front().as_string(), "slave");
+    co_await writer.execute("SET", "shared", "value");
+    co_await writer.execute("WAIT", 1, 1000);
+    EXPECT_EQ((co_await reader.execute("GET", "shared")).as_string(), "value");
+    // A replica refuses writes; that is no reason to leave it.
+    EXPECT_THROW(co_await reader.execute("SET", "shared", "other"), rapyer::server_error);
+    EXPECT_TRUE(reader.is_connected());
   }());
 }
 

@@ -31,8 +31,8 @@ std::vector<host_port> offered_nodes(const sentinel_config& sentinel, const repl
 
 /// Sent last in the data node's handshake when sentinel-managed: ROLE.
 request role_request();
-/// Throws connection_error unless the ROLE reply says what `sentinel` asked for: master, or a
-/// replica (`slave`) with read_from_replica.
+/// Throws connection_error unless the (non-error) ROLE reply says what `sentinel` asked for: master,
+/// or a replica (`slave`) with read_from_replica.
 void check_role(const sentinel_config& sentinel, const reply& role);
 
 /// The new primary announced by a `+switch-master` message, when it is about our master:
