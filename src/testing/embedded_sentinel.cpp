@@ -27,12 +27,16 @@ struct context_deleter {
   void operator()(redisContext* c) const { redisFree(c); }
 };
 
-// One command on a fresh blocking hiredis connection, so that the setup does not depend on the
-// library under test; nullptr when the node does not answer.
-reply_ptr command(std::uint16_t port, const std::vector<std::string>& args) {
+// One command on a fresh blocking hiredis connection (after AUTH with a non-empty password), so that
+// the setup does not depend on the library under test; nullptr when the node does not answer.
+reply_ptr command(std::uint16_t port, const std::string& password, const std::vector<std::string>& args) {
   const timeval timeout{1, 0};
   const std::unique_ptr<redisContext, context_deleter> context(redisConnectWithTimeout("127.0.0.1", port, timeout));
   if (!context || context->err != 0 || redisSetTimeout(context.get(), timeout) != REDIS_OK) return nullptr;
+  if (!password.empty()) {
+    const reply_ptr auth(static_cast<redisReply*>(redisCommand(context.get(), "AUTH %s", password.c_str())));
+    if (!auth || auth->type == REDIS_REPLY_ERROR) return nullptr;
+  }
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   for (const auto& arg : args) {
@@ -85,6 +89,10 @@ embedded_sentinel::embedded_sentinel(embedded_sentinel_options options) : option
   // Either node may serve a full sync after a failover: at once, not after Redis's 5 s default delay.
   embedded_server_options data_node;
   data_node.extra_arguments = {"--repl-diskless-sync-delay", "0"};
+  if (!options_.password.empty()) {
+    data_node.extra_arguments.insert(data_node.extra_arguments.end(),
+                                     {"--requirepass", options_.password, "--masterauth", options_.password});
+  }
   nodes_.push_back(std::make_unique<embedded_server>(data_node));
   const std::string primary_port = std::to_string(nodes_[0]->port());
   data_node.extra_arguments.insert(data_node.extra_arguments.end(), {"--replicaof", "127.0.0.1", primary_port});
@@ -117,6 +125,14 @@ embedded_sentinel::embedded_sentinel(embedded_sentinel_options options) : option
                                 name,
                                 "127.0.0.1",
                                 std::to_string(nodes_[1]->port())};
+    if (!options_.password.empty()) {
+      sentinel.extra_arguments.insert(sentinel.extra_arguments.end(),
+                                      {"--sentinel", "auth-pass", name, options_.password});
+    }
+    if (!options_.sentinel_password.empty()) {
+      // Sentinels also use it to authenticate with each other.
+      sentinel.extra_arguments.insert(sentinel.extra_arguments.end(), {"--requirepass", options_.sentinel_password});
+    }
     for (const auto other : ports) {
       if (other == port) continue;
       sentinel.extra_arguments.insert(
@@ -137,8 +153,8 @@ embedded_sentinel::~embedded_sentinel() {
 // the sync, up to a second later: until then a write acknowledged by the primary is not on its way
 // to the replica. A PUBLISH goes down the replication stream without touching the data.
 bool embedded_sentinel::replica_streaming() const {
-  (void)command(primary_port(), {"PUBLISH", "embedded_sentinel:replication_probe", "1"});
-  const auto info = command(replica_port(), {"INFO", "replication"});
+  (void)command(primary_port(), options_.password, {"PUBLISH", "embedded_sentinel:replication_probe", "1"});
+  const auto info = command(replica_port(), options_.password, {"INFO", "replication"});
   const std::string_view lines = text(info.get());
   constexpr std::string_view offset_field = "\r\nslave_repl_offset:";
   const auto at = lines.find(offset_field);
@@ -152,7 +168,8 @@ void embedded_sentinel::wait_until_ready() {
   const auto ready = [&] {
     if (!replica_streaming()) return false;
     return std::all_of(sentinels_.begin(), sentinels_.end(), [&](const auto& sentinel) {
-      const auto master = command(sentinel->port(), {"SENTINEL", "MASTER", options_.master_name});
+      const auto master =
+          command(sentinel->port(), options_.sentinel_password, {"SENTINEL", "MASTER", options_.master_name});
       return field(master.get(), "flags") == "master" && field(master.get(), "num-slaves") == "1" &&
              field(master.get(), "num-other-sentinels") == std::to_string(sentinel_count - 1);
     });
@@ -169,10 +186,12 @@ void embedded_sentinel::wait_until_ready() {
 
 std::string embedded_sentinel::url() const {
   std::string url = "redis-sentinel://";
+  if (!options_.password.empty()) url += ":" + options_.password + "@";
   for (const auto& sentinel : sentinels_) {
     if (&sentinel != &sentinels_.front()) url += ',';
     url += "127.0.0.1:" + std::to_string(sentinel->port());
   }
+  if (!options_.sentinel_password.empty()) url += "?sentinel_password=" + options_.sentinel_password;
   return url + "#" + options_.master_name;
 }
 
@@ -188,7 +207,8 @@ std::vector<std::uint16_t> embedded_sentinel::sentinel_ports() const {
 void embedded_sentinel::kill_primary() { nodes_[primary_]->kill(); }
 
 void embedded_sentinel::failover() {
-  const auto answer = command(sentinels_.front()->port(), {"SENTINEL", "FAILOVER", options_.master_name});
+  const auto answer =
+      command(sentinels_.front()->port(), options_.sentinel_password, {"SENTINEL", "FAILOVER", options_.master_name});
   if (text(answer.get()) != "OK") {
     throw connection_error("embedded_sentinel: SENTINEL FAILOVER refused: " +
                            std::string(answer ? text(answer.get()) : "no answer"));
@@ -202,7 +222,8 @@ std::uint16_t embedded_sentinel::wait_for_failover(std::chrono::milliseconds tim
   const auto agreed_primary = [&]() -> std::optional<std::string> {
     std::optional<std::string> agreed;
     for (const auto& sentinel : sentinels_) {
-      const auto address = command(sentinel->port(), {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", options_.master_name});
+      const auto address = command(sentinel->port(), options_.sentinel_password,
+                                   {"SENTINEL", "GET-MASTER-ADDR-BY-NAME", options_.master_name});
       if (!address || address->type != REDIS_REPLY_ARRAY || address->elements != 2) return std::nullopt;
       const std::string port(text(address->element[1]));
       if (agreed && *agreed != port) return std::nullopt;
@@ -215,7 +236,7 @@ std::uint16_t embedded_sentinel::wait_for_failover(std::chrono::milliseconds tim
     if (port && *port != old_port) {
       const std::size_t promoted = 1 - primary_;
       if (std::to_string(nodes_[promoted]->port()) == *port &&
-          role_of(command(nodes_[promoted]->port(), {"ROLE"}).get()) == "master") {
+          role_of(command(nodes_[promoted]->port(), options_.password, {"ROLE"}).get()) == "master") {
         primary_ = promoted;
         return primary_port();
       }

@@ -30,6 +30,8 @@ using steady = std::chrono::steady_clock;
 
 class SentinelTest : public ::testing::Test {
  protected:
+  explicit SentinelTest(rapyer::testing::embedded_sentinel_options options = {}) : setup_(std::move(options)) {}
+
   template <class T>
   T run(awaitable<T> task) {
     return rapyer::test::run(ctx_, std::move(task));
@@ -39,8 +41,9 @@ class SentinelTest : public ::testing::Test {
   // `more_options`: "&name=value…".
   client_config config(const std::string& url, const std::string& more_options = "") const {
     const auto hash = url.find('#');
-    auto cfg = client_config::from_url(url.substr(0, hash) +
-                                       "?connect_timeout=1s&command_timeout=2s&reconnect_max_delay=200ms" +
+    const char* separator = url.find('?') == std::string::npos ? "?" : "&";
+    auto cfg = client_config::from_url(url.substr(0, hash) + separator +
+                                       "connect_timeout=1s&command_timeout=2s&reconnect_max_delay=200ms" +
                                        more_options + url.substr(hash));
     cfg.connection.logger = [this](rapyer::log_level, std::string_view message) {
       log_->push_back(std::string(message));
@@ -263,6 +266,67 @@ TEST_F(SentinelTest, ReadonlyReplyDropsTheConnectionToResolveAgain) {
     plain.close();
   }());
   EXPECT_TRUE(logged("the node is no longer the primary (READONLY); asking the sentinels again"));
+}
+
+rapyer::testing::embedded_sentinel_options with_passwords() {
+  rapyer::testing::embedded_sentinel_options options;
+  options.password = "data-secret";
+  options.sentinel_password = "watch-secret";
+  return options;
+}
+
+class SentinelCredentialsTest : public SentinelTest {
+ protected:
+  SentinelCredentialsTest() : SentinelTest(with_passwords()) {}
+
+  // The connect failure of `url`, with the test's timeouts.
+  std::string connect_error(const std::string& url) {
+    try {
+      run([&]() -> awaitable<void> {
+        connection conn(ctx_.get_executor(), config(url).connection);
+        co_await conn.connect();
+      }());
+    } catch (const rapyer::connection_error& e) {
+      return e.what();
+    }
+    return "";
+  }
+};
+
+TEST_F(SentinelCredentialsTest, SentinelsAndDataNodesHaveTheirOwnCredentials) {
+  const auto ports = setup_.sentinel_ports();
+  const std::string sentinels =
+      with_host(ports[0]) + "," + with_host(ports[1]) + "," + with_host(ports[2]) + "?sentinel_password=";
+  run([&]() -> awaitable<void> {
+    connection conn(ctx_.get_executor(),
+                    config("redis-sentinel://:data-secret@" + sentinels + "watch-secret#mymaster").connection);
+    co_await conn.connect();
+    EXPECT_EQ((co_await conn.execute("ROLE")).as_array().front().as_string(), "master");
+  }());
+
+  const std::string wrong_sentinel_password =
+      connect_error("redis-sentinel://:data-secret@" + sentinels + "wrong#mymaster");
+  for (const auto port : ports) {
+    EXPECT_NE(wrong_sentinel_password.find("; sentinel " + with_host(port) + ": " + with_host(port) +
+                                           ": authentication failed: WRONGPASS"),
+              std::string::npos)
+        << wrong_sentinel_password;
+  }
+
+  try {
+    run([&]() -> awaitable<void> {
+      connection conn(ctx_.get_executor(),
+                      config("redis-sentinel://:not-the-password@" + sentinels + "watch-secret#mymaster").connection);
+      co_await conn.connect();
+    }());
+    ADD_FAILURE() << "connected with a wrong data node password";
+  } catch (const rapyer::authentication_error& e) {
+    EXPECT_NE(std::string(e.what()).find("named " + with_host(setup_.primary_port()) + ": sentinel mymaster (" +
+                                         with_host(ports[0])),
+              std::string::npos)
+        << e.what();
+    EXPECT_EQ(std::string(e.what()).find("not-the-password"), std::string::npos) << "the message shows a password";
+  }
 }
 
 }  // namespace

@@ -14,6 +14,10 @@ namespace rapyer::testing {
 
 struct embedded_sentinel_options {
   std::string master_name = "mymaster";
+  /// requirepass of the data nodes (also their masterauth, and the sentinels' auth-pass); empty: none.
+  std::string password;
+  /// requirepass of the sentinels; empty: none.
+  std::string sentinel_password;
   /// How long a primary may stay silent before the sentinels consider it down.
   std::chrono::milliseconds down_after{500};
   /// Sentinel's failover-timeout: among others, how soon a failed failover may be retried.
@@ -31,7 +35,8 @@ class embedded_sentinel {
   embedded_sentinel(const embedded_sentinel&) = delete;
   embedded_sentinel& operator=(const embedded_sentinel&) = delete;
 
-  /// redis-sentinel://127.0.0.1:<s1>,127.0.0.1:<s2>,127.0.0.1:<s3>#<master name>
+  /// redis-sentinel://[:<password>@]127.0.0.1:<s1>,127.0.0.1:<s2>,127.0.0.1:<s3>
+  /// [?sentinel_password=<sentinel password>]#<master name> (passwords as given, not encoded)
   std::string url() const;
   const std::string& master_name() const noexcept { return options_.master_name; }
   /// The data node that is primary: the first one at the start, then the one wait_for_failover found.
