@@ -4,6 +4,7 @@
 
 #include "rapyer/detail/cluster/router.hpp"
 #include "rapyer/detail/node_pool.hpp"
+#include "rapyer/detail/sentinel_watch.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -18,6 +19,7 @@ struct client_state {
   // The server of a standalone deployment; on a cluster, the node connect() reached first.
   std::shared_ptr<node_pool> standalone;
   std::shared_ptr<cluster::router> cluster;  // set by connect() on a cluster
+  std::unique_ptr<sentinel_watch> primary_watch;  // Sentinel: moves the connections on +switch-master
 };
 
 }  // namespace detail
@@ -26,11 +28,33 @@ client::client(executor_type executor, client_config config) {
   if (config.pool_size == 0) throw config_error("client pool_size must be at least 1");
   if (config.max_leases == 0) throw config_error("client max_leases must be at least 1");
   state_ = std::make_shared<detail::client_state>(std::move(executor), std::move(config));
+  if (state_->config.connection.sentinel.enabled()) {
+    state_->primary_watch = std::make_unique<detail::sentinel_watch>(
+        state_->executor, state_->config.connection, [weak = std::weak_ptr(state_)](const host_port& primary) {
+          if (const auto state = weak.lock()) state->standalone->follow_primary(primary);
+        });
+  }
 }
 
 awaitable<void> client::connect() {
   auto state = state_;
-  co_await state->standalone->connect();
+  // With a seed list (redis://h1:p1,h2:p2), the first node that answers.
+  const auto& seeds = state->config.connection.seeds;
+  for (std::size_t next = 0;; ++next) {
+    std::exception_ptr failure;
+    try {
+      co_await state->standalone->connect();
+    } catch (const connection_error&) {
+      if (next >= seeds.size()) throw;
+      failure = std::current_exception();
+    }
+    if (!failure) break;
+    client_config seed = state->config;
+    seed.connection.host = seeds[next].host;
+    seed.connection.port = seeds[next].port;
+    state->standalone->close();
+    state->standalone = std::make_shared<detail::node_pool>(state->executor, std::move(seed));
+  }
   if (state->cluster) co_return;
   state->cluster = co_await detail::cluster::router::discover(state->executor, state->config, state->standalone);
   if (!state->cluster && state->config.wait_replicas > 0) {
@@ -107,6 +131,7 @@ awaitable<subscription> client::psubscribe(std::vector<std::string> patterns, su
 void client::close() {
   if (state_->cluster) state_->cluster->close();
   state_->standalone->close();
+  state_->primary_watch.reset();
 }
 
 const client_config& client::config() const noexcept { return state_->config; }

@@ -105,10 +105,11 @@ bool parse_cert_reqs(std::string_view text, std::string_view what) {
 
 // Where a URL parameter is accepted.
 enum class option_scope {
-  any_url,     // every scheme, connection_config::from_url included
-  unix_url,    // unix:// only: the other schemes carry credentials before the host
-  tls_url,     // rediss:// only
-  client_url,  // every scheme, but only client_config::from_url: it sets up the client's pool
+  any_url,       // every scheme, connection_config::from_url included
+  unix_url,      // unix:// only: the other schemes carry credentials before the host
+  tls_url,       // rediss:// and rediss-sentinel:// only
+  sentinel_url,  // redis-sentinel:// and rediss-sentinel:// only
+  client_url,    // every scheme, but only client_config::from_url: it sets up the client's pool
 };
 
 using option_setter = void (*)(client_config& cfg, std::string_view name, std::string_view value);
@@ -121,6 +122,11 @@ void set_connection(client_config& cfg, std::string_view name, std::string_view 
 template <auto member, auto parse>
 void set_tls(client_config& cfg, std::string_view name, std::string_view value) {
   cfg.connection.tls.*member = parse(value, name);
+}
+
+template <auto member, auto parse>
+void set_sentinel(client_config& cfg, std::string_view name, std::string_view value) {
+  cfg.connection.sentinel.*member = parse(value, name);
 }
 
 template <auto member, auto parse>
@@ -156,6 +162,9 @@ constexpr url_option url_options[] = {
     {"ssl_keyfile", option_scope::tls_url, set_tls<&tls_config::key_file, parse_text>},
     {"ssl_server_hostname", option_scope::tls_url, set_tls<&tls_config::server_name, parse_text>},
     {"ssl_cert_reqs", option_scope::tls_url, set_tls<&tls_config::verify_peer, parse_cert_reqs>},
+    {"sentinel_username", option_scope::sentinel_url, set_sentinel<&sentinel_config::username, parse_text>},
+    {"sentinel_password", option_scope::sentinel_url, set_sentinel<&sentinel_config::password, parse_text>},
+    {"read_from_replica", option_scope::sentinel_url, set_sentinel<&sentinel_config::read_from_replica, parse_bool>},
     {"pool_size", option_scope::client_url, set_client<&client_config::pool_size, parse_positive>},
     {"max_leases", option_scope::client_url, set_client<&client_config::max_leases, parse_positive>},
     {"lease_wait_timeout", option_scope::client_url, set_client<&client_config::lease_wait_timeout, parse_duration>},
@@ -176,7 +185,11 @@ void check_scope(const url_option& option, const connection_config& cfg, url_tar
       }
       return;
     case option_scope::tls_url:
-      if (!cfg.tls.enabled) throw config_error("parameter '" + name + "' needs a rediss:// URL (TLS)");
+      if (!cfg.tls.enabled)
+        throw config_error("parameter '" + name + "' needs a rediss:// or rediss-sentinel:// URL (TLS)");
+      return;
+    case option_scope::sentinel_url:
+      if (!cfg.sentinel.enabled()) throw config_error("parameter '" + name + "' needs a redis-sentinel:// URL");
       return;
     case option_scope::client_url:
       if (target != url_target::client) {
@@ -204,8 +217,8 @@ void apply_query(client_config& cfg, std::string_view params, url_target target)
   }
 }
 
-// One `host[:port]` or `[ipv6][:port]`; an empty host keeps the default.
-void parse_host_port(std::string_view text, connection_config& cfg) {
+// One `host[:port]` or `[ipv6][:port]`; what it leaves out keeps its default.
+host_port parse_host_port(std::string_view text, host_port address) {
   std::string_view host = text;
   if (!text.empty() && text.front() == '[') {  // IPv6 literal
     const auto close = text.find(']');
@@ -214,66 +227,112 @@ void parse_host_port(std::string_view text, connection_config& cfg) {
     const std::string_view after = text.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') throw config_error("invalid text after IPv6 address in Redis URL");
-      cfg.port = parse_number<std::uint16_t>(after.substr(1), "port");
+      address.port = parse_number<std::uint16_t>(after.substr(1), "port");
     }
   } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
     host = text.substr(0, colon);
-    cfg.port = parse_number<std::uint16_t>(text.substr(colon + 1), "port");
+    address.port = parse_number<std::uint16_t>(text.substr(colon + 1), "port");
   }
-  if (!host.empty()) cfg.host = std::string(host);
+  if (!host.empty()) address.host = std::string(host);
+  return address;
 }
 
-// `[user[:password]@]host[:port]`: the credentials, then the address.
-void parse_authority(std::string_view authority, connection_config& cfg) {
-  const auto at = authority.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view credentials = authority.substr(0, at);
-    authority = authority.substr(at + 1);
-    const auto colon = credentials.find(':');
-    if (colon == std::string_view::npos) {
-      // redis://password@host is the common legacy form; redis://user:@host names a user only.
-      cfg.password = percent_decode(credentials);
-    } else {
-      cfg.username = percent_decode(credentials.substr(0, colon));
-      cfg.password = percent_decode(credentials.substr(colon + 1));
-    }
+// `host[:port][,host[:port]…]`. A lone host may be empty (the default host); in a list, none.
+std::vector<host_port> parse_host_list(std::string_view text, const host_port& defaults) {
+  std::vector<host_port> hosts;
+  const bool single = text.find(',') == std::string_view::npos;
+  while (true) {
+    const auto comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    if (item.empty() && !single) throw config_error("empty host in the Redis URL's host list");
+    hosts.push_back(parse_host_port(item, defaults));
+    if (comma == std::string_view::npos) return hosts;
+    text = text.substr(comma + 1);
   }
-  parse_host_port(authority, cfg);
 }
+
+// `[user[:password]@]hosts`: sets the credentials, returns the hosts' text.
+std::string_view parse_credentials(std::string_view authority, connection_config& cfg) {
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return authority;
+  const std::string_view credentials = authority.substr(0, at);
+  const auto colon = credentials.find(':');
+  if (colon == std::string_view::npos) {
+    // redis://password@host is the common legacy form; redis://user:@host names a user only.
+    cfg.password = percent_decode(credentials);
+  } else {
+    cfg.username = percent_decode(credentials.substr(0, colon));
+    cfg.password = percent_decode(credentials.substr(colon + 1));
+  }
+  return authority.substr(at + 1);
+}
+
+enum class url_kind { tcp, unix_socket, sentinel };
+
+struct url_scheme {
+  std::string_view prefix;
+  url_kind kind;
+  bool tls;
+};
+
+constexpr url_scheme url_schemes[] = {
+    {"redis://", url_kind::tcp, false},
+    {"rediss://", url_kind::tcp, true},
+    {"unix://", url_kind::unix_socket, false},
+    {"redis-sentinel://", url_kind::sentinel, false},
+    {"rediss-sentinel://", url_kind::sentinel, true},
+};
+
+constexpr std::uint16_t default_sentinel_port = 26379;
 
 client_config parse_url(std::string_view url, url_target target) {
   client_config cfg;
   connection_config& connection = cfg.connection;
-  constexpr std::string_view redis_scheme = "redis://";
-  constexpr std::string_view tls_scheme = "rediss://";
-  constexpr std::string_view unix_scheme = "unix://";
-  std::string_view rest;
-  if (url.starts_with(unix_scheme)) {
-    rest = url.substr(unix_scheme.size());
-  } else if (url.starts_with(redis_scheme)) {
-    rest = url.substr(redis_scheme.size());
-  } else if (url.starts_with(tls_scheme)) {
-    rest = url.substr(tls_scheme.size());
-    connection.tls.enabled = true;
-  } else {
-    throw config_error("Redis URL must start with redis://, rediss:// or unix://");
+  const auto* scheme = std::find_if(std::begin(url_schemes), std::end(url_schemes),
+                                    [&](const url_scheme& s) { return url.starts_with(s.prefix); });
+  if (scheme == std::end(url_schemes)) {
+    throw config_error(
+        "Redis URL must start with redis://, rediss://, unix://, redis-sentinel:// or rediss-sentinel://");
   }
+  std::string_view rest = url.substr(scheme->prefix.size());
+  connection.tls.enabled = scheme->tls;
+  const auto hash = rest.find('#');
+  if (scheme->kind == url_kind::sentinel) {
+    if (hash == std::string_view::npos || hash + 1 == rest.size()) {
+      throw config_error("redis-sentinel:// URL needs the master's name at its end: …#mymaster");
+    }
+    connection.sentinel.master_name = percent_decode(rest.substr(hash + 1));
+  } else if (hash != std::string_view::npos) {
+    throw config_error("a #master name belongs to redis-sentinel:// URLs only");
+  }
+  rest = rest.substr(0, hash);
   const auto query = rest.find('?');
   const std::string_view params = query == std::string_view::npos ? std::string_view{} : rest.substr(query + 1);
   rest = rest.substr(0, query);
-  if (url.starts_with(unix_scheme)) {
+  if (scheme->kind == url_kind::unix_socket) {
     if (rest.empty() || rest.front() != '/') {
       throw config_error("unix URL needs an absolute socket path: unix:///path/to.sock");
     }
     connection.unix_socket = std::string(rest);
   } else {
     const auto slash = rest.find('/');
-    parse_authority(rest.substr(0, slash), connection);
+    const std::string_view hosts = parse_credentials(rest.substr(0, slash), connection);
+    if (scheme->kind == url_kind::sentinel) {
+      if (hosts.empty()) throw config_error("redis-sentinel:// URL names no sentinel");
+      connection.sentinel.sentinels = parse_host_list(hosts, host_port{"127.0.0.1", default_sentinel_port});
+    } else {
+      auto nodes = parse_host_list(hosts, host_port{connection.host, connection.port});
+      connection.host = nodes.front().host;
+      connection.port = nodes.front().port;
+      connection.seeds.assign(nodes.begin() + 1, nodes.end());
+    }
     if (slash != std::string_view::npos && slash + 1 < rest.size()) {
       connection.database = parse_database(rest.substr(slash + 1), "database number");
     }
   }
   apply_query(cfg, params, target);
+  // rediss-sentinel:// speaks TLS, with the same settings, to the sentinels and the data nodes.
+  if (scheme->kind == url_kind::sentinel) connection.sentinel.tls = connection.tls;
   return cfg;
 }
 
@@ -285,10 +344,22 @@ connection_config connection_config::from_url(std::string_view url) {
 
 client_config client_config::from_url(std::string_view url) { return parse_url(url, url_target::client); }
 
+std::string to_string(const host_port& address) {
+  if (address.host.find(':') != std::string::npos) return "[" + address.host + "]:" + std::to_string(address.port);
+  return address.host + ":" + std::to_string(address.port);
+}
+
 std::string connection_config::endpoint() const {
+  if (sentinel.enabled()) {
+    std::string text = "sentinel " + sentinel.master_name + " (";
+    for (const auto& address : sentinel.sentinels) {
+      if (&address != &sentinel.sentinels.front()) text += ',';
+      text += to_string(address);
+    }
+    return text + ")";
+  }
   if (!unix_socket.empty()) return "unix:" + unix_socket;
-  if (host.find(':') != std::string::npos) return "[" + host + "]:" + std::to_string(port);
-  return host + ":" + std::to_string(port);
+  return to_string(host_port{host, port});
 }
 
 }  // namespace rapyer

@@ -29,6 +29,7 @@
 #include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/detail/pipeline.hpp"
 #include "rapyer/detail/random.hpp"
+#include "rapyer/detail/sentinel.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -78,6 +79,9 @@ std::exception_ptr cancelled_error() {
 
 bool is_unblocked_error(const reply& r) { return r.is_error() && r.error_message().starts_with("UNBLOCKED"); }
 
+// A replica refusing a write: the primary we connected to was demoted.
+bool is_readonly_error(const reply& r) { return r.is_error() && r.error_message().starts_with("READONLY"); }
+
 // Commands whose pushes would interleave with other callers' replies on a shared connection.
 const char* refused_command(const request& req) {
   static constexpr std::array<const char*, 4> refused{"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR"};
@@ -126,7 +130,12 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
         deadline_timer_(executor_),
         reconnect_timer_(executor_),
         health_timer_(executor_),
-        push_(std::move(push)) {}
+        push_(std::move(push)) {
+    if (config_.sentinel.enabled() && config_.sentinel.sentinels.empty()) {
+      throw config_error("sentinel master '" + config_.sentinel.master_name + "' has no sentinel to ask");
+    }
+    if (!config_.sentinel.enabled()) node_ = host_port{config_.host, config_.port};
+  }
 
   awaitable<void> connect();
   void close();
@@ -151,6 +160,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   }
   const connection_config& config() const noexcept { return config_; }
   const asio::any_io_executor& executor() const noexcept { return executor_; }
+  const host_port& node_address() const noexcept { return node_; }
+  void follow_primary(const host_port& primary);
 
  private:
   enum class state { disconnected, connecting, ready, closed };
@@ -178,6 +189,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   void fail_parked(const std::exception_ptr& error);
   void unpark();
   awaitable<void> open_socket();
+  awaitable<void> open_and_handshake();
+  awaitable<void> connect_through_sentinels();
+  awaitable<std::vector<host_port>> ask_sentinel(const host_port& sentinel);
+  void drop_socket(const std::string& reason);
+  bool follows_primary() const noexcept { return config_.sentinel.enabled() && !config_.sentinel.read_from_replica; }
   awaitable<void> start_tls(asio::steady_timer& timer);
   void set_keepalive();
   // Calls `operation` with the TLS stream when there is one, else with the plain socket.
@@ -192,6 +208,11 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   request handshake_request() const;
   void check_handshake(const request& req, const std::vector<reply>& replies);
   awaitable<void> reconnect_loop();
+  // For messages: the configured endpoint, and the node found through the sentinels.
+  std::string endpoint() const {
+    if (!config_.sentinel.enabled() || node_.host.empty()) return config_.endpoint();
+    return config_.endpoint() + " at " + to_string(node_);
+  }
   void log(log_level level, const std::string& message) const {
     if (config_.logger) config_.logger(level, message);
   }
@@ -207,6 +228,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   asio::any_io_executor executor_;
   connection_config config_;
+  host_port node_;  // where the socket goes: host/port, or the node the sentinels named
   socket_type socket_;
   std::optional<asio::ssl::context> tls_context_;
   // Over socket_, renewed for every TLS connection; pending operations hold it until they finish.
@@ -226,6 +248,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   long long client_id_ = 0;  // CLIENT ID of the current socket; 0 when the server refused to tell
   std::size_t internal_awaiting_ = 0;
   std::size_t blocking_awaiting_ = 0;
+  bool demoted_ = false;  // a READONLY reply came from a primary found through the sentinels
   clock::time_point last_read_{};
   std::optional<clock::time_point> ping_sent_;
   connection_stats stats_;
@@ -264,7 +287,7 @@ void connection_impl::submit(const request& req, asio::any_completion_handler<re
     return;
   }
   const char* why = state_ == state::closed ? "connection is closed" : "not connected (reconnecting)";
-  complete(std::move(w.handler), std::make_exception_ptr(not_connected(config_.endpoint() + ": " + why)));
+  complete(std::move(w.handler), std::make_exception_ptr(not_connected(endpoint() + ": " + why)));
 }
 
 void connection_impl::stage(const request& req, waiter w) {
@@ -326,7 +349,7 @@ void connection_impl::cancel(std::uint64_t id) {
     }
   });
   if (unblock_needed) {
-    log(log_level::debug, config_.endpoint() + ": unblocking a cancelled blocking command");
+    log(log_level::debug, endpoint() + ": unblocking a cancelled blocking command");
     asio::co_spawn(
         executor_, [self = shared_from_this(), id] { return self->unblock(id); }, asio::detached);
   }
@@ -357,6 +380,9 @@ awaitable<void> connection_impl::unblock(std::uint64_t id) {
   const auto still_ours = [&] { return generation_ == generation && pending(id); };
   if (client_id_ > 0) {
     connection_config side_config = config_;
+    side_config.sentinel = {};  // the blocked command's node, not whichever the sentinels name now
+    side_config.host = node_.host;
+    side_config.port = node_.port;
     side_config.auto_reconnect = false;
     side_config.health_check_interval = no_limit;
     side_config.logger = {};
@@ -378,7 +404,7 @@ awaitable<void> connection_impl::unblock(std::uint64_t id) {
       }
       done = true;
     } catch (const std::exception& e) {
-      log(log_level::warning, config_.endpoint() + ": cannot unblock a cancelled command: " + e.what());
+      log(log_level::warning, endpoint() + ": cannot unblock a cancelled command: " + e.what());
     }
     side->close();
     if (done) co_return;
@@ -391,6 +417,7 @@ void connection_impl::on_reply(waiter&& w, std::vector<reply>&& replies) {
   stats_.replies += replies.size();
   if (w.blocking) --blocking_awaiting_;
   if (w.internal) --internal_awaiting_;
+  demoted_ = demoted_ || (follows_primary() && std::ranges::any_of(replies, is_readonly_error));
   if (w.cancelled && std::ranges::any_of(replies, is_unblocked_error)) return answer(w, cancelled_error());
   answer(w, nullptr, std::move(replies));
 }
@@ -442,6 +469,9 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
   } catch (const protocol_error& e) {
     return on_connection_lost(e.what());
   }
+  if (std::exchange(demoted_, false)) {
+    return on_connection_lost("the node is no longer the primary (READONLY); asking the sentinels again");
+  }
   if (generation == generation_) start_read();
 }
 
@@ -463,7 +493,7 @@ void connection_impl::on_deadline() {
   auto next = clock::time_point::max();
   const auto timed_out = [&](waiter& w, const char* what) {
     ++stats_.timeouts;
-    const std::string message = config_.endpoint() + ": " + what;
+    const std::string message = endpoint() + ": " + what;
     log(log_level::warning, message);
     answer(w, std::make_exception_ptr(timeout_error(message)));
   };
@@ -515,7 +545,7 @@ void connection_impl::on_health_check() {
       ++stats_.health_check_failures;
       const std::string reason =
           "health check failed: no reply to PING within " + std::to_string(interval.count()) + " ms";
-      log(log_level::error, config_.endpoint() + ": " + reason);
+      log(log_level::error, endpoint() + ": " + reason);
       return on_connection_lost(reason);
     }
   } else {
@@ -538,7 +568,7 @@ void connection_impl::on_health_check() {
 }
 
 void connection_impl::fail_all(const std::string& reason) {
-  const auto error = std::make_exception_ptr(connection_error(config_.endpoint() + ": " + reason));
+  const auto error = std::make_exception_ptr(connection_error(endpoint() + ": " + reason));
   pipeline_.fail_all([&](waiter&& w) { answer(w, w.cancelled ? cancelled_error() : error); });
   internal_awaiting_ = 0;
   blocking_awaiting_ = 0;
@@ -557,17 +587,21 @@ void connection_impl::unpark() {
   for (auto& p : ready) stage(*p.req, std::move(p.w));
 }
 
-void connection_impl::on_connection_lost(const std::string& reason) {
-  const bool was_ready = state_ == state::ready;
+void connection_impl::drop_socket(const std::string& reason) {
   ++generation_;
   boost::system::error_code ignored;
   socket_.close(ignored);
   health_timer_.cancel();
-  if (state_ != state::closed) state_ = state::disconnected;
   fail_all(reason);
+}
+
+void connection_impl::on_connection_lost(const std::string& reason) {
+  const bool was_ready = state_ == state::ready;
+  if (state_ != state::closed) state_ = state::disconnected;
+  drop_socket(reason);
   if (was_ready) {
     log(log_level::warning,
-        config_.endpoint() + ": connection lost: " + reason + (config_.auto_reconnect ? "; reconnecting" : ""));
+        endpoint() + ": connection lost: " + reason + (config_.auto_reconnect ? "; reconnecting" : ""));
     if (push_ && push_->on_lost) push_->on_lost(reason);
   }
   if (was_ready && config_.auto_reconnect) {
@@ -580,7 +614,7 @@ void connection_impl::on_connection_lost(const std::string& reason) {
 awaitable<void> connection_impl::open_socket() {
   asio::steady_timer timer(executor_);
   timer.expires_after(config_.connect_timeout);
-  const auto timed_out = [&] { return timeout_error(config_.endpoint() + ": connect timed out"); };
+  const auto timed_out = [&] { return timeout_error(endpoint() + ": connect timed out"); };
   if (!config_.unix_socket.empty()) {
     socket_ = socket_type(executor_);
     auto result = co_await (socket_.async_connect(asio::local::stream_protocol::endpoint(config_.unix_socket),
@@ -588,17 +622,17 @@ awaitable<void> connection_impl::open_socket() {
                             timer.async_wait(asio::use_awaitable));
     if (result.index() == 1) throw timed_out();
     if (auto [ec] = std::get<0>(result); ec)
-      throw connection_error("cannot connect to " + config_.endpoint() + ": " + ec.message());
+      throw connection_error("cannot connect to " + endpoint() + ": " + ec.message());
     co_return;
   }
   tls_stream_.reset();
   asio::ip::tcp::resolver resolver(executor_);
-  auto resolved = co_await (
-      resolver.async_resolve(config_.host, std::to_string(config_.port), asio::as_tuple(asio::use_awaitable)) ||
-      timer.async_wait(asio::use_awaitable));
+  auto resolved =
+      co_await (resolver.async_resolve(node_.host, std::to_string(node_.port), asio::as_tuple(asio::use_awaitable)) ||
+                timer.async_wait(asio::use_awaitable));
   if (resolved.index() == 1) throw timed_out();
   auto [resolve_ec, endpoints] = std::get<0>(std::move(resolved));
-  if (resolve_ec) throw connection_error("cannot resolve " + config_.endpoint() + ": " + resolve_ec.message());
+  if (resolve_ec) throw connection_error("cannot resolve " + endpoint() + ": " + resolve_ec.message());
   boost::system::error_code last_error = asio::error::host_not_found;
   for (const auto& entry : endpoints) {
     socket_ = socket_type(executor_);
@@ -614,7 +648,7 @@ awaitable<void> connection_impl::open_socket() {
       co_return;
     }
   }
-  throw connection_error("cannot connect to " + config_.endpoint() + ": " + last_error.message());
+  throw connection_error("cannot connect to " + endpoint() + ": " + last_error.message());
 }
 
 // Probes after 30 s of silence, every 10 s, 3 misses: the kernel notices a vanished peer in about a
@@ -631,21 +665,20 @@ void connection_impl::set_keepalive() {
 
 awaitable<void> connection_impl::start_tls(asio::steady_timer& timer) {
   tls_stream_ = std::make_shared<tls_stream>(socket_, *tls_context_);
-  const std::string& name = config_.tls.server_name.empty() ? config_.host : config_.tls.server_name;
+  const std::string& name = config_.tls.server_name.empty() ? node_.host : config_.tls.server_name;
   boost::system::error_code not_an_address;
   (void)asio::ip::make_address(name, not_an_address);
   // SNI carries host names only; the certificate check covers names and IP addresses alike.
   if (not_an_address && !SSL_set_tlsext_host_name(tls_stream_->native_handle(), name.c_str())) {
-    throw tls_error(config_.endpoint() + ": cannot set the TLS server name");
+    throw tls_error(endpoint() + ": cannot set the TLS server name");
   }
   if (config_.tls.verify_peer) tls_stream_->set_verify_callback(asio::ssl::host_name_verification(name));
   auto result =
       co_await (tls_stream_->async_handshake(asio::ssl::stream_base::client, asio::as_tuple(asio::use_awaitable)) ||
                 timer.async_wait(asio::use_awaitable));
-  if (result.index() == 1)
-    throw timeout_error(config_.endpoint() + ": TLS handshake timed out (does the port speak TLS?)");
+  if (result.index() == 1) throw timeout_error(endpoint() + ": TLS handshake timed out (does the port speak TLS?)");
   if (auto [ec] = std::get<0>(result); ec) {
-    throw tls_error(config_.endpoint() + ": TLS handshake failed: " + ec.message());
+    throw tls_error(endpoint() + ": TLS handshake failed: " + ec.message());
   }
 }
 
@@ -660,6 +693,8 @@ request connection_impl::handshake_request() const {
   }
   if (config_.database != 0) req.push("SELECT", config_.database);
   if (!config_.client_name.empty()) req.push("CLIENT", "SETNAME", config_.client_name);
+  // The sentinels' answer may be outdated: the node must still have the role they named it for.
+  if (config_.sentinel.enabled()) req.push("ROLE");
   req.push("CLIENT", "ID");  // what CLIENT UNBLOCK names when a blocking command is cancelled
   req.push("PING");          // reveals NOAUTH when the server wants a password we did not send
   return req;
@@ -671,38 +706,38 @@ void connection_impl::check_handshake(const request& req, const std::vector<repl
     const std::string& command = req.command_name(i);
     const bool client_id = command == "CLIENT" && i + 2 == replies.size();
     if (!replies[i].is_error()) {
+      if (command == "ROLE") check_role(config_.sentinel, replies[i]);
       if (client_id && replies[i].is_integer()) client_id_ = replies[i].as_integer();
       continue;
     }
     const std::string& message = replies[i].error_message();
     // Redis's AUTH errors never echo the credentials, so its message is safe to pass on.
     if (command == "AUTH" || message.starts_with("NOAUTH") || message.starts_with("WRONGPASS")) {
-      throw authentication_error(config_.endpoint() + ": authentication failed: " + message);
+      throw authentication_error(endpoint() + ": authentication failed: " + message);
     }
     // A user without rights to CLIENT ID still works; cancelling a blocking command then closes
     // the connection instead of unblocking it.
     if (client_id) continue;
-    throw connection_error(config_.endpoint() + ": " + command + " failed during connect: " + message);
+    throw connection_error(endpoint() + ": " + command + " failed during connect: " + message);
   }
 }
 
 awaitable<void> connection_impl::connect() {
   if (state_ == state::ready) co_return;
-  if (state_ == state::closed) throw connection_error(config_.endpoint() + ": connection is closed");
-  if (state_ == state::connecting) throw connection_error(config_.endpoint() + ": connect already in progress");
+  if (state_ == state::closed) throw connection_error(endpoint() + ": connection is closed");
+  if (state_ == state::connecting) throw connection_error(endpoint() + ": connect already in progress");
   state_ = state::connecting;
   auto self = shared_from_this();  // keeps the state alive if the handle goes away meanwhile
   std::exception_ptr failure;
   try {
-    co_await open_socket();
-    ++generation_;
-    start_read();
-    const request handshake = handshake_request();
-    const auto replies = co_await async_submit(handshake, true, asio::use_awaitable);
-    check_handshake(handshake, replies);
-    if (state_ != state::connecting) throw connection_error(config_.endpoint() + ": connection is closed");
+    if (config_.sentinel.enabled()) {
+      co_await connect_through_sentinels();
+    } else {
+      co_await open_and_handshake();
+    }
+    if (state_ != state::connecting) throw connection_error(endpoint() + ": connection is closed");
     state_ = state::ready;
-    if (!reconnecting_) log(log_level::info, config_.endpoint() + ": connected");
+    if (!reconnecting_) log(log_level::info, endpoint() + ": connected");
     last_read_ = clock::now();
     arm_health_check();
     if (push_ && push_->on_connected) push_->on_connected();
@@ -718,6 +753,84 @@ awaitable<void> connection_impl::connect() {
   std::rethrow_exception(failure);
 }
 
+awaitable<void> connection_impl::open_and_handshake() {
+  co_await open_socket();
+  ++generation_;
+  start_read();
+  const request handshake = handshake_request();
+  const auto replies = co_await async_submit(handshake, true, asio::use_awaitable);
+  check_handshake(handshake, replies);
+}
+
+// Sentinels are asked in order; each node one names is tried until one connects and has the
+// wanted ROLE. While a failover is under way a sentinel may name a node that is not promoted yet:
+// when some sentinel named a node, the round is repeated after a pause, within connect_timeout.
+awaitable<void> connection_impl::connect_through_sentinels() {
+  constexpr std::chrono::milliseconds pause_between_rounds{100};
+  const auto deadline = clock::now() + config_.connect_timeout;
+  std::vector<std::pair<host_port, std::string>> attempts;
+  bool credentials_refused = false;
+  asio::steady_timer pause(executor_);
+  while (true) {
+    attempts.clear();
+    bool some_node_named = false;
+    for (const host_port& sentinel : config_.sentinel.sentinels) {
+      std::vector<host_port> nodes;
+      try {
+        nodes = co_await ask_sentinel(sentinel);
+      } catch (const error& e) {
+        attempts.emplace_back(sentinel, e.what());
+      }
+      some_node_named = some_node_named || !nodes.empty();
+      for (const host_port& node : nodes) {
+        if (state_ != state::connecting) throw connection_error(endpoint() + ": connection is closed");
+        node_ = node;
+        try {
+          co_await open_and_handshake();
+          co_return;
+        } catch (const error& e) {
+          credentials_refused = dynamic_cast<const authentication_error*>(&e) != nullptr;
+          attempts.emplace_back(sentinel, "named " + to_string(node) + ": " + e.what());
+        }
+        drop_socket("connect failed");
+      }
+    }
+    if (!some_node_named || clock::now() + pause_between_rounds >= deadline) break;
+    pause.expires_after(pause_between_rounds);
+    co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (state_ != state::connecting) throw connection_error(endpoint() + ": connection is closed");
+  }
+  node_ = {};
+  const std::string message = resolution_failure(config_.sentinel, attempts);
+  if (credentials_refused) throw authentication_error(message);
+  throw connection_error(message);
+}
+
+// One question to one sentinel, on a short-lived connection with the sentinel settings.
+awaitable<std::vector<host_port>> connection_impl::ask_sentinel(const host_port& sentinel) {
+  auto side = std::make_shared<connection_impl>(executor_, sentinel_node_config(config_, sentinel));
+  std::exception_ptr failure;
+  std::vector<host_port> nodes;
+  try {
+    co_await side->connect();
+    const request lookup = node_lookup_request(config_.sentinel);
+    const auto replies = co_await side->async_submit(lookup, false, asio::use_awaitable);
+    nodes = offered_nodes(config_.sentinel, replies.front());
+  } catch (...) {
+    failure = std::current_exception();
+  }
+  side->close();
+  if (failure) std::rethrow_exception(failure);
+  co_return nodes;
+}
+
+// A +switch-master event: a connection to the old primary reconnects through the sentinels now,
+// rather than when the old primary fails or is demoted.
+void connection_impl::follow_primary(const host_port& primary) {
+  if (state_ != state::ready || !follows_primary() || node_ == primary) return;
+  on_connection_lost("the primary moved to " + to_string(primary) + " (+switch-master)");
+}
+
 awaitable<void> connection_impl::reconnect_loop() {
   auto delay = config_.reconnect_min_delay;
   std::size_t attempts = 0;
@@ -731,18 +844,17 @@ awaitable<void> connection_impl::reconnect_loop() {
     try {
       co_await connect();
       ++stats_.reconnects;
-      log(log_level::info, config_.endpoint() + ": reconnected after " + std::to_string(attempts) + " attempt(s)");
+      log(log_level::info, endpoint() + ": reconnected after " + std::to_string(attempts) + " attempt(s)");
       break;
     } catch (const error& e) {
-      log(log_level::warning,
-          config_.endpoint() + ": reconnect attempt " + std::to_string(attempts) + " failed: " + e.what());
+      log(log_level::warning, endpoint() + ": reconnect attempt " + std::to_string(attempts) + " failed: " + e.what());
       delay = std::min(delay * 2, config_.reconnect_max_delay);
     }
   }
   reconnecting_ = false;
   // Requests that waited for a connection that is closed for good now fail.
   if (state_ != state::ready)
-    fail_parked(std::make_exception_ptr(connection_error(config_.endpoint() + ": connection is closed")));
+    fail_parked(std::make_exception_ptr(connection_error(endpoint() + ": connection is closed")));
 }
 
 void connection_impl::close() {
@@ -755,7 +867,7 @@ void connection_impl::close() {
   reconnect_timer_.cancel();
   health_timer_.cancel();
   fail_all("connection closed");
-  fail_parked(std::make_exception_ptr(connection_error(config_.endpoint() + ": connection closed")));
+  fail_parked(std::make_exception_ptr(connection_error(endpoint() + ": connection closed")));
 }
 
 }  // namespace detail
@@ -815,6 +927,8 @@ connection_stats& connection_stats::operator+=(const connection_stats& other) no
   return *this;
 }
 const connection_config& connection::config() const noexcept { return impl_->config(); }
+const host_port& connection::node_address() const noexcept { return impl_->node_address(); }
+void connection::follow_primary(const host_port& primary) { impl_->follow_primary(primary); }
 connection::executor_type connection::get_executor() const noexcept { return impl_->executor(); }
 
 }  // namespace rapyer

@@ -231,6 +231,11 @@ connection_stats node_pool::stats() const noexcept {
   return total;
 }
 
+void node_pool::follow_primary(const host_port& primary) {
+  for (auto& conn : pool_) conn->follow_primary(primary);
+  for (auto& entry : idle_) entry.conn->follow_primary(primary);
+}
+
 void node_pool::close() {
   closed_ = true;
   for (auto& conn : pool_) conn->close();

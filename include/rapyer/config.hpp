@@ -6,10 +6,22 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "rapyer/logging.hpp"
 
 namespace rapyer {
+
+/// One server address.
+struct host_port {
+  std::string host;
+  std::uint16_t port = 6379;
+
+  friend bool operator==(const host_port&, const host_port&) = default;
+};
+
+/// "host:port", or "[ipv6]:port".
+std::string to_string(const host_port& address);
 
 /// TLS settings (Redis 6+ `tls-port`, managed Redis services). Verification is on by default.
 struct tls_config {
@@ -25,6 +37,25 @@ struct tls_config {
   std::string key_file;
   /// Name checked against the certificate and sent as SNI; empty: the connection's host.
   std::string server_name;
+};
+
+/// Redis Sentinel: the primary (or a replica) of a named master is asked of the sentinels on every
+/// connect and reconnect, instead of connecting to connection_config::host/port.
+struct sentinel_config {
+  /// Asked in this order until one answers.
+  std::vector<host_port> sentinels;
+  /// The master's name in the sentinels' configuration (`sentinel monitor <name> …`).
+  std::string master_name;
+  /// Credentials for the sentinels themselves (`requirepass` / ACL user of the sentinels); the data
+  /// nodes use connection_config::username/password.
+  std::string username;
+  std::string password;
+  /// TLS to the sentinels.
+  tls_config tls;
+  /// Connect to a replica of the master instead of the primary, for a read-only client.
+  bool read_from_replica = false;
+
+  bool enabled() const noexcept { return !master_name.empty(); }
 };
 
 struct connection_config {
@@ -64,19 +95,30 @@ struct connection_config {
   log_sink logger;
   /// TLS over TCP (not used with unix_socket).
   tls_config tls;
+  /// More nodes of a Redis Cluster, after host/port, to discover it from: the rest of the host list
+  /// of `redis://h1:p1,h2:p2,h3:p3`.
+  std::vector<host_port> seeds;
+  /// When enabled(), host/port are ignored: every (re)connect asks the sentinels for the address.
+  sentinel_config sentinel;
 
-  /// Parses `redis://[user[:password]@]host[:port][/db][?params]`, `rediss://…` (TLS) or
-  /// `unix:///path/to.sock[?db=N&user=…&password=…]`; user, password and parameter values may be
-  /// percent-encoded. Parameters set the fields of the same name: `client_name`, durations
+  /// Parses `redis://[user[:password]@]host[:port][,host2[:port2]…][/db][?params]`, `rediss://…`
+  /// (TLS), `unix:///path/to.sock[?db=N&user=…&password=…]` or
+  /// `redis-sentinel://[user[:password]@]sentinel1[:port][,sentinel2[:port]…][/db][?params]#master`
+  /// (`rediss-sentinel://`: TLS to the sentinels and the data nodes, with the same ssl_* parameters;
+  /// sentinel port 26379 by default; the credentials are the data nodes'). user, password, the
+  /// master name and parameter values may be percent-encoded. Hosts after the first of a redis://
+  /// URL are the cluster seeds. Parameters set the fields of the same name: `client_name`, durations
   /// `connect_timeout`, `command_timeout`, `health_check_interval`, `reconnect_min_delay`,
   /// `reconnect_max_delay` (a plain number is milliseconds; `250ms` and `5s` also work) and
   /// booleans `auto_reconnect`, `wait_for_reconnect`, `tcp_keepalive` (true/false, 1/0, yes/no).
   /// `rediss://` takes the parameters of redis-py: `ssl_ca_certs`, `ssl_certfile`, `ssl_keyfile`,
-  /// `ssl_cert_reqs=none|required` and `ssl_server_hostname`. Throws config_error on a malformed
+  /// `ssl_cert_reqs=none|required` and `ssl_server_hostname`. Sentinel URLs take
+  /// `sentinel_username`, `sentinel_password` and `read_from_replica`. Throws config_error on a malformed
   /// URL, a bad value (naming the parameter), an unknown parameter, and a client_config parameter
   /// such as `pool_size` (those need client_config::from_url).
   static connection_config from_url(std::string_view url);
-  /// The address without credentials, for messages: "127.0.0.1:6379" or "unix:/path".
+  /// The address without credentials, for messages: "127.0.0.1:6379", "unix:/path" or
+  /// "sentinel mymaster (127.0.0.1:26379,127.0.0.1:26380)".
   std::string endpoint() const;
 };
 

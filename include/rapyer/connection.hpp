@@ -93,6 +93,13 @@ class connection : public detail::command_interface<connection> {
   /// while disconnected: on_connected is the place to send it again.
   void send(const request& req);
   const connection_config& config() const noexcept;
+  /// The TCP address of the current (or last) socket: config().host/port, or the node the
+  /// sentinels named; empty before the first connect through sentinels and after a failed one.
+  const host_port& node_address() const noexcept;
+  /// Sentinel: the master's primary moved to `primary` (a +switch-master event). A connection to
+  /// another node drops its socket, as if lost, and reconnects through the sentinels; requests
+  /// awaiting replies on it fail with connection_error. Does nothing for other connections.
+  void follow_primary(const host_port& primary);
   executor_type get_executor() const noexcept;
 
  private:

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string_view>
 #include <thread>
 
@@ -82,6 +83,20 @@ bool answers_ping(std::uint16_t port) {
 
 }  // namespace
 
+std::uint16_t free_loopback_port() {
+  bool ok = false;
+  const int fd = loopback_socket(0, true, ok);
+  if (!ok) {
+    if (fd >= 0) ::close(fd);
+    throw connection_error("embedded_server: cannot bind a loopback port");
+  }
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
 embedded_server::embedded_server(embedded_server_options options) : options_(std::move(options)) {
   if (options_.port != 0) {
     port_ = options_.port;
@@ -97,6 +112,7 @@ embedded_server::embedded_server(embedded_server_options options) : options_(std
   if (::mkdtemp(templ) == nullptr) throw connection_error("embedded_server: cannot create a temporary directory");
   directory_ = templ;
   if (options_.unix_socket) socket_path_ = directory_ + "/redis.sock";
+  if (options_.sentinel) std::ofstream{sentinel_config_path()};  // an empty file the sentinel fills
   start();
 }
 
@@ -111,25 +127,11 @@ std::string embedded_server::tls_url() const { return "rediss://127.0.0.1:" + st
 
 void embedded_server::start() {
   if (running()) return;
-  std::vector<std::string> args = {options_.executable,
-                                   "--port",
-                                   std::to_string(port_),
-                                   "--bind",
-                                   "127.0.0.1",
-                                   "--save",
-                                   "",
-                                   "--appendonly",
-                                   "no",
-                                   "--dir",
-                                   directory_,
-                                   "--daemonize",
-                                   "no",
-                                   "--loglevel",
-                                   "warning",
-                                   "--logfile",
-                                   directory_ + "/redis.log",
-                                   "--enable-debug-command",
-                                   "local"};
+  std::vector<std::string> args = {options_.executable};
+  if (options_.sentinel) args.insert(args.end(), {sentinel_config_path(), "--sentinel"});
+  args.insert(args.end(), {"--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                           "--dir", directory_, "--daemonize", "no", "--loglevel", "warning", "--logfile",
+                           directory_ + "/redis.log", "--enable-debug-command", "local"});
   if (!socket_path_.empty()) {
     args.insert(args.end(), {"--unixsocket", socket_path_, "--unixsocketperm", "700"});
   }

@@ -115,7 +115,7 @@ TEST(ConnectionConfig, RejectsTlsParametersWithoutRediss) {
     EXPECT_THROW((void)connection_config::from_url(bad), rapyer::config_error) << bad;
   }
   EXPECT_EQ(url_error<connection_config>("redis://h?ssl_keyfile=/k.pem"),
-            "parameter 'ssl_keyfile' needs a rediss:// URL (TLS)");
+            "parameter 'ssl_keyfile' needs a rediss:// or rediss-sentinel:// URL (TLS)");
   EXPECT_EQ(url_error<connection_config>("rediss://h?ssl_cert_reqs=maybe"),
             "invalid ssl_cert_reqs in Redis URL: 'maybe' (none or required)");
 }
@@ -261,3 +261,66 @@ TEST(ClientConfig, RejectsBadOptionValuesNamingTheOption) {
 }
 
 }  // namespace
+
+TEST(ConnectionConfig, HostListGivesClusterSeeds) {
+  const auto c = connection_config::from_url("rediss://u:pw@h1:7001,h2:7002,[::1]:7003,h4/2?command_timeout=1s");
+  EXPECT_EQ(c.host, "h1");
+  EXPECT_EQ(c.port, 7001);
+  const std::vector<rapyer::host_port> seeds{{"h2", 7002}, {"::1", 7003}, {"h4", 6379}};
+  EXPECT_EQ(c.seeds, seeds);
+  EXPECT_EQ(c.username, "u");
+  EXPECT_EQ(c.password, "pw");
+  EXPECT_EQ(c.database, 2);
+  EXPECT_TRUE(c.tls.enabled);
+  EXPECT_EQ(c.command_timeout, 1s);
+  EXPECT_TRUE(connection_config::from_url("redis://h1:7001").seeds.empty());
+  EXPECT_EQ(url_error<connection_config>("redis://h1:7001,,h3:7003"), "empty host in the Redis URL's host list");
+  EXPECT_EQ(url_error<connection_config>("redis://h1:7001,h2:x"), "invalid port in Redis URL: 'x'");
+}
+
+TEST(ConnectionConfig, ParsesSentinelUrls) {
+  const auto c = connection_config::from_url(
+      "redis-sentinel://app:p%40ss@s1:26380,s2,[::1]:26381/3?sentinel_username=watcher&sentinel_password=s3cret&"
+      "connect_timeout=2s#my%20master");
+  EXPECT_TRUE(c.sentinel.enabled());
+  EXPECT_EQ(c.sentinel.master_name, "my master");
+  const std::vector<rapyer::host_port> sentinels{{"s1", 26380}, {"s2", 26379}, {"::1", 26381}};
+  EXPECT_EQ(c.sentinel.sentinels, sentinels);
+  EXPECT_EQ(c.username, "app");  // the data nodes' credentials, as in Lettuce
+  EXPECT_EQ(c.password, "p@ss");
+  EXPECT_EQ(c.sentinel.username, "watcher");
+  EXPECT_EQ(c.sentinel.password, "s3cret");
+  EXPECT_EQ(c.database, 3);
+  EXPECT_EQ(c.connect_timeout, 2s);
+  EXPECT_FALSE(c.tls.enabled);
+  EXPECT_FALSE(c.sentinel.tls.enabled);
+  EXPECT_FALSE(c.sentinel.read_from_replica);
+  EXPECT_TRUE(c.seeds.empty());
+  EXPECT_EQ(c.endpoint(), "sentinel my master (s1:26380,s2:26379,[::1]:26381)");
+}
+
+TEST(ConnectionConfig, SecureSentinelUrlsUseTlsEverywhere) {
+  const auto c = connection_config::from_url(
+      "rediss-sentinel://s1?ssl_ca_certs=/ca.pem&ssl_cert_reqs=none&read_from_replica=yes#mymaster");
+  EXPECT_TRUE(c.tls.enabled);
+  EXPECT_TRUE(c.sentinel.tls.enabled);
+  EXPECT_EQ(c.sentinel.tls.ca_file, "/ca.pem");
+  EXPECT_FALSE(c.sentinel.tls.verify_peer);
+  EXPECT_EQ(c.tls.ca_file, "/ca.pem");
+  EXPECT_TRUE(c.sentinel.read_from_replica);
+  EXPECT_EQ(c.endpoint(), "sentinel mymaster (s1:26379)");
+}
+
+TEST(ConnectionConfig, RejectsIncompleteSentinelUrls) {
+  EXPECT_EQ(url_error<connection_config>("redis-sentinel://s1:26379,s2:26379"),
+            "redis-sentinel:// URL needs the master's name at its end: …#mymaster");
+  EXPECT_EQ(url_error<connection_config>("redis-sentinel://s1:26379#"),
+            "redis-sentinel:// URL needs the master's name at its end: …#mymaster");
+  EXPECT_EQ(url_error<connection_config>("redis-sentinel://#mymaster"), "redis-sentinel:// URL names no sentinel");
+  EXPECT_EQ(url_error<connection_config>("redis://h1#mymaster"),
+            "a #master name belongs to redis-sentinel:// URLs only");
+  EXPECT_EQ(url_error<connection_config>("redis://h1?sentinel_password=x"),
+            "parameter 'sentinel_password' needs a redis-sentinel:// URL");
+  EXPECT_EQ(url_error<connection_config>("redis-sentinel://s1?ssl_ca_certs=/ca.pem#m"),
+            "parameter 'ssl_ca_certs' needs a rediss:// or rediss-sentinel:// URL (TLS)");
+}

@@ -65,6 +65,8 @@ class node_pool : public std::enable_shared_from_this<node_pool> {
   // waiter or is freed.
   void release(std::unique_ptr<connection> conn, bool reusable) noexcept;
   void close();
+  /// Sentinel: the primary moved there; pooled and idle connections reconnect to it.
+  void follow_primary(const host_port& primary);
 
   const client_config& config() const noexcept { return config_; }
   const std::vector<std::unique_ptr<connection>>& connections() const noexcept { return pool_; }

@@ -32,11 +32,18 @@ struct embedded_server_options {
   bool unix_socket = false;
   /// Also listen for TLS on a second free loopback port (the plain port stays open).
   std::optional<embedded_server_tls> tls;
+  /// Run as a Redis Sentinel (`--sentinel`) with a config file of its own in the private directory,
+  /// which the sentinel rewrites with what it learns; its `--sentinel …` directives go in
+  /// extra_arguments.
+  bool sentinel = false;
   /// Extra `--name value` arguments, e.g. {"--requirepass", "secret"}.
   std::vector<std::string> extra_arguments;
   /// How long to wait for the server to answer PING.
   std::chrono::milliseconds start_timeout{10000};
 };
+
+/// A loopback port nobody listens on at the moment of the call (an ephemeral one, never 6379).
+std::uint16_t free_loopback_port();
 
 class embedded_server {
  public:
@@ -75,6 +82,7 @@ class embedded_server {
   static std::string url_from_environment(std::unique_ptr<embedded_server>& server);
 
  private:
+  std::string sentinel_config_path() const { return directory_ + "/sentinel.conf"; }
   void wait_until_ready();
   void signal_and_wait(int signal);
 
