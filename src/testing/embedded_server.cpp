@@ -32,20 +32,6 @@ int loopback_socket(std::uint16_t port, bool listen_on_it, bool& ok) {
   return fd;
 }
 
-std::uint16_t free_loopback_port() {
-  bool ok = false;
-  const int fd = loopback_socket(0, true, ok);
-  if (!ok) {
-    if (fd >= 0) ::close(fd);
-    throw connection_error("embedded_server: cannot bind a loopback port");
-  }
-  sockaddr_in address{};
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 bool port_is_free(std::uint16_t port) {
   bool ok = false;
   const int fd = loopback_socket(port, true, ok);
