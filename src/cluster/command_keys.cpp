@@ -15,6 +15,7 @@ using arguments = std::vector<std::string_view>;
 
 [[noreturn]] void malformed(const std::string& what) { throw protocol_error("COMMAND reply: " + what); }
 
+// Key positions and steps are argument indices: a value beyond any argument count is a broken reply.
 int small_integer(const reply& r, const char* what) {
   if (!r.is_integer()) malformed(std::string(what) + " is not an integer: " + r.to_debug_string());
   const auto value = r.as_integer();
