@@ -69,11 +69,11 @@ std::vector<batch_unit> plan_units(const command_list& commands, const command_t
   if (units.empty()) return units;
   const auto first_keyed = std::ranges::find_if(units, [](const batch_unit& u) { return u.slot.has_value(); });
   if (first_keyed == units.end()) {
+    // Keyless commands are never redirected, so they may go anywhere together; the unit stays a
+    // transaction only when it is exactly one MULTI block.
+    if (units.size() == 1) return units;
     batch_unit all{std::nullopt, {}, false};
-    for (const auto& unit : units) {
-      all.commands.insert(all.commands.end(), unit.commands.begin(), unit.commands.end());
-      all.transaction = all.transaction || unit.transaction;
-    }
+    for (const auto& unit : units) all.commands.insert(all.commands.end(), unit.commands.begin(), unit.commands.end());
     return {all};
   }
   // Keyless units go where their neighbour goes: the unit before, or for those at the start, the
@@ -156,10 +156,11 @@ std::vector<redirected_command> redirected_commands(const std::vector<batch_unit
     // Queued commands answer the redirection themselves; EXEC then aborts the whole block.
     const auto& exec = replies.back();
     if (!exec.is_error() || !exec.error_message().starts_with("EXECABORT")) continue;
-    const auto redirected = std::ranges::find_if(replies, [&](const reply& r) { return redirect_of(r).has_value(); });
-    if (redirected == replies.end()) continue;
-    for (const auto command : unit.commands) {
-      result.push_back({command, *redirect_of(*redirected), redirected->error_message()});
+    for (const auto& queued : replies) {
+      if (auto redirect = redirect_of(queued)) {
+        for (const auto command : unit.commands) result.push_back({command, *redirect, queued.error_message()});
+        break;
+      }
     }
   }
   std::ranges::sort(result, {}, &redirected_command::command);

@@ -15,6 +15,7 @@ using arguments = std::vector<std::string_view>;
 
 [[noreturn]] void malformed(const std::string& what) { throw protocol_error("COMMAND reply: " + what); }
 
+// Key positions and steps are argument indices: a value beyond any argument count is a broken reply.
 int small_integer(const reply& r, const char* what) {
   if (!r.is_integer()) malformed(std::string(what) + " is not an integer: " + r.to_debug_string());
   const auto value = r.as_integer();
@@ -38,7 +39,7 @@ struct movable_command {
   key_rule rule;
 };
 
-constexpr std::array<movable_command, 27> movable_commands{{
+constexpr std::array<movable_command, 25> movable_commands{{
     {"EVAL", key_rule::numkeys_at_2},
     {"EVALSHA", key_rule::numkeys_at_2},
     {"EVAL_RO", key_rule::numkeys_at_2},
@@ -64,9 +65,6 @@ constexpr std::array<movable_command, 27> movable_commands{{
     {"SORT_RO", key_rule::sort},
     {"GEORADIUS", key_rule::georadius},
     {"GEORADIUSBYMEMBER", key_rule::georadius},
-    // The read-only variants take no STORE option; the same scan finds nothing more in them.
-    {"GEORADIUS_RO", key_rule::georadius},
-    {"GEORADIUSBYMEMBER_RO", key_rule::georadius},
 }};
 
 /// argv[from, to) clamped to argv's end.
@@ -76,15 +74,15 @@ arguments slice(const arguments& argv, std::size_t from, std::size_t to) {
   return {argv.begin() + static_cast<std::ptrdiff_t>(from), argv.begin() + static_cast<std::ptrdiff_t>(to)};
 }
 
-/// The keys counted by argv[at] and following it. A count that is not a number counts none: the
-/// server rejects the command wherever it goes.
+/// The keys counted by argv[at] and following it. A count that is not a number, or exceeds the
+/// arguments, counts none, as the server's COMMAND GETKEYS: the server rejects such a command.
 arguments counted_keys(const arguments& argv, std::size_t at) {
   if (at >= argv.size()) return {};
   std::size_t count = 0;
   const auto text = argv[at];
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
-  if (ec != std::errc{} || end != text.data() + text.size()) return {};
-  return slice(argv, at + 1, at + 1 + std::min(count, argv.size()));
+  if (ec != std::errc{} || end != text.data() + text.size() || count > argv.size() - at - 1) return {};
+  return slice(argv, at + 1, at + 1 + count);
 }
 
 arguments stream_keys(const arguments& argv) {
@@ -138,12 +136,10 @@ arguments sort_keys(const arguments& argv) {
 arguments georadius_keys(const arguments& argv) {
   if (argv.size() < 2) return {};
   arguments keys{argv[1]};
-  std::optional<std::string_view> destination;
-  // From argument 5 on, as georadiusGetKeys: a member named STORE comes before it.
+  // From argument 5 on, as the server reads them: a member named STORE comes before it.
   for (std::size_t i = 5; i + 1 < argv.size(); ++i) {
-    if (iequals(argv[i], "STORE") || iequals(argv[i], "STOREDIST")) destination = argv[++i];
+    if (iequals(argv[i], "STORE") || iequals(argv[i], "STOREDIST")) keys.push_back(argv[++i]);
   }
-  if (destination) keys.push_back(*destination);
   return keys;
 }
 

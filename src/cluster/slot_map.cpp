@@ -35,8 +35,7 @@ void add_distinct(std::vector<node_address>& nodes, node_address node) {
 
 std::vector<node_address> sorted_distinct(std::vector<node_address> nodes) {
   std::ranges::sort(nodes);
-  const auto [first, last] = std::ranges::unique(nodes);
-  nodes.erase(first, last);
+  nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
   return nodes;
 }
 

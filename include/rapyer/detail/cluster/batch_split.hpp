@@ -39,7 +39,8 @@ struct batch_unit {
 /// - a keyless command (WAIT, PING, ...) goes with the command before it, or, at the start, with
 ///   the first command that has a key; a keyless transaction likewise takes its neighbour's slot;
 /// - consecutive commands of the same slot outside transactions share a unit;
-/// - a request without any key is one unit without a slot.
+/// - a request without any key is one unit without a slot (keyless commands are never redirected),
+///   a transaction unit only when it is a lone MULTI block.
 /// Throws usage_error before anything is sent when a transaction's keys (or one command's) lie in
 /// several slots, a MULTI has no EXEC or DISCARD, or the request holds WATCH, which needs the
 /// connection of a lease and cannot be split.

@@ -20,6 +20,7 @@ struct node_address {
   /// "host:port", the form Redis uses in MOVED and ASK errors.
   std::string endpoint() const;
 
+  // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 takes the defaulted comparison's 0 for a pointer
   friend auto operator<=>(const node_address&, const node_address&) = default;
 };
 

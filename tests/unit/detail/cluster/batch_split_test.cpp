@@ -2,11 +2,32 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
 #include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/error.hpp"
+
+// Readable failures: gtest prints these through ADL.
+namespace rapyer::detail::cluster {
+
+void PrintTo(const batch_unit& unit, std::ostream* out) {
+  *out << "{slot " << (unit.slot ? std::to_string(*unit.slot) : "none") << (unit.transaction ? ", transaction" : "")
+       << ", commands " << testing::PrintToString(unit.commands) << "}";
+}
+
+void PrintTo(const batch_part& part, std::ostream* out) {
+  *out << "{node " << part.node << ", units " << testing::PrintToString(part.units) << ", commands "
+       << testing::PrintToString(part.commands) << "}";
+}
+
+void PrintTo(const redirected_command& redirected, std::ostream* out) {
+  *out << "{command " << redirected.command << ", " << redirected.error_message << " -> slot "
+       << redirected.redirect.slot << " at " << redirected.redirect.target.endpoint() << "}";
+}
+
+}  // namespace rapyer::detail::cluster
 
 namespace {
 
@@ -76,8 +97,8 @@ TEST(BatchSplit, LeadingKeylessCommandsJoinTheFirstKeyedUnit) {
 
 TEST(BatchSplit, AKeylessRequestIsOneUnitWithoutSlot) {
   EXPECT_EQ(plan({{"PING"}, {"WAIT", "1", "0"}}), (std::vector<batch_unit>{{std::nullopt, {0, 1}}}));
-  EXPECT_EQ(plan({{"PING"}, {"MULTI"}, {"PING"}, {"EXEC"}}),
-            (std::vector<batch_unit>{{std::nullopt, {0, 1, 2, 3}, true}}));
+  EXPECT_EQ(plan({{"PING"}, {"MULTI"}, {"PING"}, {"EXEC"}}), (std::vector<batch_unit>{{std::nullopt, {0, 1, 2, 3}}}));
+  EXPECT_EQ(plan({{"MULTI"}, {"PING"}, {"EXEC"}}), (std::vector<batch_unit>{{std::nullopt, {0, 1, 2}, true}}));
   EXPECT_TRUE(plan({}).empty());
 }
 

@@ -138,6 +138,8 @@ const command_table& movable() {
   return table;
 }
 
+// The expected keys of every command below are redis-server 7.0.15's answer to COMMAND GETKEYS
+// with the same arguments.
 TEST(CommandKeys, FixedPositionsFromTheCapturedReply) {
   EXPECT_EQ(captured().keys_of({"GET", "k"}), keys{"k"});
   EXPECT_EQ(captured().keys_of({"get", "k"}), keys{"k"});
@@ -170,8 +172,8 @@ TEST(CommandKeys, ScriptsAndFunctionsCountTheirKeys) {
   EXPECT_EQ(movable().keys_of({"EVALSHA", "sha", "1", "a", "arg"}), keys{"a"});
   EXPECT_EQ(movable().keys_of({"EVAL_RO", "return 1", "1", "a"}), keys{"a"});
   EXPECT_EQ(movable().keys_of({"FCALL", "f", "2", "a", "b"}), (keys{"a", "b"}));
-  // A count the server would reject counts what is there, or nothing when it is not a number.
-  EXPECT_EQ(movable().keys_of({"FCALL", "f", "5", "a"}), keys{"a"});
+  // A count the server would reject counts nothing.
+  EXPECT_TRUE(movable().keys_of({"FCALL", "f", "5", "a"}).empty());
   EXPECT_TRUE(movable().keys_of({"FCALL", "f", "two", "a"}).empty());
   EXPECT_TRUE(movable().keys_of({"FCALL", "f", "-1", "a"}).empty());
   EXPECT_TRUE(movable().keys_of({"FCALL", "f"}).empty());
@@ -193,7 +195,7 @@ TEST(CommandKeys, StoreCommandsAddTheirDestination) {
   EXPECT_EQ(movable().keys_of({"SORT", "list", "ALPHA", "DESC"}), keys{"list"});
   EXPECT_EQ(movable().keys_of({"SORT_RO", "list", "GET", "STORE"}), keys{"list"});
   EXPECT_EQ(movable().keys_of({"GEORADIUS", "g", "15", "37", "200", "km", "STORE", "a", "STOREDIST", "b"}),
-            (keys{"g", "b"}));
+            (keys{"g", "a", "b"}));
   EXPECT_EQ(movable().keys_of({"GEORADIUSBYMEMBER", "g", "STORE", "10", "km", "STOREDIST", "d"}), (keys{"g", "d"}));
   EXPECT_EQ(movable().keys_of({"GEORADIUS", "g", "15", "37", "200", "km", "WITHDIST"}), keys{"g"});
 }
