@@ -166,8 +166,12 @@ embedded_cluster::embedded_cluster(embedded_cluster_options options) : options_(
   node_options.start_timeout = options_.start_timeout;
   node_options.extra_arguments = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                                   "--cluster-node-timeout", std::to_string(options_.node_timeout.count()),
-                                  // Replicas sync at once instead of waiting 5 s for more of them.
-                                  "--repl-diskless-sync-delay", "0"};
+                                  // A disk-based sync streams writes to the replica right after the
+                                  // snapshot; a diskless one holds them until the replica's first ACK,
+                                  // up to a second, so a primary killed meanwhile would lose them.
+                                  "--repl-diskless-sync", "no",
+                                  // The sync's snapshot must not be loaded again by a restart.
+                                  "--rdb-del-sync-files", "yes"};
   node_options.extra_arguments.insert(node_options.extra_arguments.end(), options_.extra_arguments.begin(),
                                       options_.extra_arguments.end());
   const std::size_t nodes = options_.primaries * (1 + options_.replicas_per_primary);
