@@ -166,8 +166,12 @@ embedded_cluster::embedded_cluster(embedded_cluster_options options) : options_(
   node_options.start_timeout = options_.start_timeout;
   node_options.extra_arguments = {"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
                                   "--cluster-node-timeout", std::to_string(options_.node_timeout.count()),
-                                  // Replicas sync at once instead of waiting 5 s for more of them.
-                                  "--repl-diskless-sync-delay", "0"};
+                                  // A disk-based sync streams writes to the replica right after the
+                                  // snapshot; a diskless one holds them until the replica's first ACK,
+                                  // up to a second, so a primary killed meanwhile would lose them.
+                                  "--repl-diskless-sync", "no",
+                                  // The sync's snapshot must not be loaded again by a restart.
+                                  "--rdb-del-sync-files", "yes"};
   node_options.extra_arguments.insert(node_options.extra_arguments.end(), options_.extra_arguments.begin(),
                                       options_.extra_arguments.end());
   const std::size_t nodes = options_.primaries * (1 + options_.replicas_per_primary);
@@ -242,6 +246,13 @@ std::size_t embedded_cluster::node_of_id(const std::string& id) const {
   return static_cast<std::size_t>(found - ids_.begin());
 }
 
+const embedded_cluster::node_view& embedded_cluster::view_of(const std::vector<node_view>& views,
+                                                             std::size_t node) const {
+  const auto found = std::find_if(views.begin(), views.end(), [&](const node_view& v) { return v.id == ids_[node]; });
+  if (found == views.end()) throw error(node_name(node, port(node)) + ": unknown to the cluster");
+  return *found;
+}
+
 std::size_t embedded_cluster::any_running_node() const {
   for (std::size_t node = 0; node < nodes_.size(); ++node) {
     if (nodes_[node]->running()) return node;
@@ -257,63 +268,80 @@ std::vector<embedded_cluster::node_view> embedded_cluster::cluster_nodes(std::si
   return views;
 }
 
-std::optional<std::vector<embedded_cluster::node_view>> embedded_cluster::agreed_view() const {
+std::optional<std::vector<embedded_cluster::node_view>> embedded_cluster::agreed_view(std::string& why_not) const {
   std::optional<std::string> agreed_signature;
+  std::size_t agreed_by = 0;
   std::vector<node_view> agreed;
   for (std::size_t node = 0; node < nodes_.size(); ++node) {
     if (!nodes_[node]->running()) continue;
+    const std::string name = node_name(node, port(node));
     node_connection connection(node, port(node));
     const std::string info = connection.run_for_text({"CLUSTER", "INFO"});
     if (info.find("cluster_state:ok") == std::string::npos ||
         info.find("cluster_slots_assigned:" + std::to_string(slot_count)) == std::string::npos) {
+      why_not = name + ": cluster_state is not ok or not every slot is assigned";
       return std::nullopt;
     }
     // A replica is ready to take over only once it is in sync with its primary.
-    if (!role_of(connection).in_sync) return std::nullopt;
+    if (!role_of(connection).in_sync) {
+      why_not = name + ": replica not in sync with its primary";
+      return std::nullopt;
+    }
     auto views = cluster_nodes(node);
     std::string signature;
     for (const auto& view : views) {
       if (view.has_flag("handshake") || std::find(ids_.begin(), ids_.end(), view.id) == ids_.end()) {
+        why_not = name + ": still meeting node " + view.id;
         return std::nullopt;
       }
       signature += view.id;
       if (nodes_[node_of_id(view.id)]->running()) {
-        if (view.failing()) return std::nullopt;
+        if (view.failing()) {
+          why_not = name + ": sees node " + std::to_string(node_of_id(view.id)) + " as failing";
+          return std::nullopt;
+        }
         signature += view.primary() ? " primary" : " replica of " + view.primary_id;
       }
-      for (const auto& [first, last] : view.slot_ranges)
+      for (const auto& [first, last] : view.slot_ranges) {
         signature += " " + std::to_string(first) + "-" + std::to_string(last);
+      }
       signature += '\n';
     }
-    if (agreed_signature && *agreed_signature != signature) return std::nullopt;
+    if (agreed_signature && *agreed_signature != signature) {
+      why_not = name + ": sees other slots or roles than node " + std::to_string(agreed_by);
+      return std::nullopt;
+    }
     agreed_signature = std::move(signature);
+    agreed_by = node;
     agreed = std::move(views);
   }
-  if (!agreed_signature) return std::nullopt;
+  if (!agreed_signature) {
+    why_not = "no node is running";
+    return std::nullopt;
+  }
   return agreed;
 }
 
 template <class Predicate>
 void embedded_cluster::wait_until(const std::string& what, Predicate done) const {
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
-  std::string last_error;
+  std::string why_not;
   while (std::chrono::steady_clock::now() < deadline) {
     try {
-      if (done()) return;
+      if (done(why_not)) return;
     } catch (const connection_error& e) {  // a node still starting or just killed
-      last_error = e.what();
+      why_not = e.what();
     } catch (const server_error& e) {
-      last_error = e.what();
+      why_not = e.what();
     }
     std::this_thread::sleep_for(poll_interval);
   }
   throw timeout_error("embedded_cluster: " + what + " did not happen within " +
-                      std::to_string(options_.start_timeout.count()) + " ms" +
-                      (last_error.empty() ? "" : "; last error: " + last_error));
+                      std::to_string(options_.start_timeout.count()) + " ms; last: " + why_not);
 }
 
 void embedded_cluster::wait_until_ok() {
-  wait_until("cluster_state:ok on every node", [&] { return agreed_view().has_value(); });
+  wait_until("cluster_state:ok on every node", [&](std::string& why_not) { return agreed_view(why_not).has_value(); });
 }
 
 std::vector<std::size_t> embedded_cluster::primaries() const {
@@ -358,16 +386,21 @@ void embedded_cluster::kill(std::size_t node) {
 void embedded_cluster::restart(std::size_t node) {
   check_node(node);
   nodes_[node]->start();
-  wait_until("node " + std::to_string(node) + " rejoining", [&] { return agreed_view().has_value(); });
+  wait_until("node " + std::to_string(node) + " rejoining",
+             [&](std::string& why_not) { return agreed_view(why_not).has_value(); });
 }
 
 void embedded_cluster::failover(std::size_t replica) {
   check_node(replica);
   node_connection(replica, port(replica)).run({"CLUSTER", "FAILOVER"});
-  wait_until("the failover to node " + std::to_string(replica), [&] {
-    const auto view = agreed_view();
-    return view && std::any_of(view->begin(), view->end(),
-                               [&](const node_view& v) { return v.id == ids_[replica] && v.primary(); });
+  wait_until("the failover to node " + std::to_string(replica), [&](std::string& why_not) {
+    const auto view = agreed_view(why_not);
+    if (!view) return false;
+    if (!view_of(*view, replica).primary()) {
+      why_not = node_name(replica, port(replica)) + ": not a primary yet";
+      return false;
+    }
+    return true;
   });
 }
 
@@ -377,11 +410,14 @@ void embedded_cluster::wait_for_failover_of(std::size_t dead_primary) {
     throw usage_error("embedded_cluster: wait_for_failover_of(" + std::to_string(dead_primary) +
                       "): the node is running; kill() it first");
   }
-  wait_until("the failover of node " + std::to_string(dead_primary), [&] {
-    const auto view = agreed_view();
-    return view && std::none_of(view->begin(), view->end(), [&](const node_view& v) {
-             return v.id == ids_[dead_primary] && !v.slot_ranges.empty();
-           });
+  wait_until("the failover of node " + std::to_string(dead_primary), [&](std::string& why_not) {
+    const auto view = agreed_view(why_not);
+    if (!view) return false;
+    if (!view_of(*view, dead_primary).slot_ranges.empty()) {
+      why_not = node_name(dead_primary, port(dead_primary)) + ": still serves its slots, no replica took over";
+      return false;
+    }
+    return true;
   });
 }
 

@@ -93,8 +93,12 @@ class embedded_cluster {
   std::size_t node_of_id(const std::string& id) const;
   std::vector<node_view> cluster_nodes(std::size_t asked) const;
   std::size_t any_running_node() const;
-  /// The cluster as every running node sees it, when all are ok and agree; nullopt otherwise.
-  std::optional<std::vector<node_view>> agreed_view() const;
+  /// The cluster as every running node sees it, when all are ok and agree; nullopt otherwise,
+  /// with the reason in why_not.
+  std::optional<std::vector<node_view>> agreed_view(std::string& why_not) const;
+  const node_view& view_of(const std::vector<node_view>& views, std::size_t node) const;
+  /// Polls done(why_not) until it returns true; throws timeout_error with the last why_not after
+  /// options_.start_timeout.
   template <class Predicate>
   void wait_until(const std::string& what, Predicate done) const;
   void create_cluster() const;

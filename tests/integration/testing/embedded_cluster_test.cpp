@@ -90,7 +90,7 @@ std::string role_of(const embedded_cluster& cluster, std::size_t node) {
   return role.substr(0, role.find('\n'));
 }
 
-// Keys in slots served by `primary`, written there and acknowledged by its replica.
+// Keys in slots served by `primary`, written there and replicated to its replica.
 std::map<std::string, std::string> write_keys_to(embedded_cluster& cluster, std::size_t primary, int count) {
   std::map<std::string, std::string> written;
   for (int i = 0; written.size() < static_cast<std::size_t>(count); ++i) {
@@ -100,9 +100,15 @@ std::map<std::string, std::string> write_keys_to(embedded_cluster& cluster, std:
     EXPECT_EQ(cluster.command(primary, {"SET", key, value}), "OK");
     written[key] = value;
   }
-  if (cluster.replica_of(primary)) {
-    EXPECT_EQ(cluster.command(primary, {"WAIT", "1", "5000"}), "1");
+  // Replication is asynchronous (and WAIT would only count this connection's writes): poll the
+  // replica, which holds exactly its primary's keys.
+  const std::size_t replica = cluster.replica_of(primary).value();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (cluster.command(replica, {"DBSIZE"}) != std::to_string(written.size()) &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
   }
+  EXPECT_EQ(cluster.command(replica, {"DBSIZE"}), std::to_string(written.size())) << "replica " << replica;
   return written;
 }
 
