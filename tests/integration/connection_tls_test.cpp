@@ -16,9 +16,9 @@ using namespace std::chrono_literals;
 using rapyer::awaitable;
 using rapyer::connection;
 using rapyer::connection_config;
-using rapyer::testing::embedded_server;
 using rapyer::test::certificates;
 using rapyer::test::sleep_for;
+using rapyer::testing::embedded_server;
 
 struct Account : rapyer::AtomicRedisModel<Account> {
   rapyer::RedisStr owner;
@@ -30,7 +30,7 @@ BOOST_DESCRIBE_STRUCT(Account, (), (owner, balance, history))
 rapyer::testing::embedded_server_options tls_server_options(bool require_client_certificate) {
   rapyer::testing::embedded_server_options options;
   options.tls = rapyer::testing::embedded_server_tls{certificates().server_cert_file, certificates().server_key_file,
-                                            certificates().ca_file, require_client_certificate};
+                                                     certificates().ca_file, require_client_certificate};
   return options;
 }
 
