@@ -81,6 +81,9 @@ TEST_F(SentinelTest, ConnectsToThePrimaryAndReadsAndWrites) {
     EXPECT_EQ((co_await redis.execute("GET", "greeting")).as_string(), "hello");
     EXPECT_EQ((co_await redis.execute("ROLE")).as_array().front().as_string(), "master");
     for (const auto& conn : redis.connections()) EXPECT_EQ(conn->node_address().port, setup_.primary_port());
+    auto news = co_await redis.subscribe("news");  // pub/sub goes through the sentinels too
+    EXPECT_EQ((co_await redis.execute("PUBLISH", "news", "extra")).as_integer(), 1);
+    EXPECT_EQ((co_await news.receive()).payload, "extra");
     EXPECT_EQ(redis.config().connection.endpoint(), "sentinel mymaster (" + with_host(setup_.sentinel_ports()[0]) +
                                                         "," + with_host(setup_.sentinel_ports()[1]) + "," +
                                                         with_host(setup_.sentinel_ports()[2]) + ")");
