@@ -764,7 +764,8 @@ awaitable<void> connection_impl::open_and_handshake() {
 
 // Sentinels are asked in order; each node one names is tried until one connects and has the
 // wanted ROLE. While a failover is under way a sentinel may name a node that is not promoted yet:
-// when some sentinel named a node, the round is repeated after a pause, within connect_timeout.
+// when some sentinel named a node, the round is repeated after a pause, within connect_timeout,
+// unless the node refused our credentials (waiting will not change them).
 awaitable<void> connection_impl::connect_through_sentinels() {
   constexpr std::chrono::milliseconds pause_between_rounds{100};
   const auto deadline = clock::now() + config_.connect_timeout;
@@ -795,7 +796,7 @@ awaitable<void> connection_impl::connect_through_sentinels() {
         drop_socket("connect failed");
       }
     }
-    if (!some_node_named || clock::now() + pause_between_rounds >= deadline) break;
+    if (!some_node_named || credentials_refused || clock::now() + pause_between_rounds >= deadline) break;
     pause.expires_after(pause_between_rounds);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     if (state_ != state::connecting) throw connection_error(endpoint() + ": connection is closed");

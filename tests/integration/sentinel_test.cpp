@@ -317,6 +317,7 @@ TEST_F(SentinelCredentialsTest, SentinelsAndDataNodesHaveTheirOwnCredentials) {
         << wrong_sentinel_password;
   }
 
+  const auto start = steady::now();
   try {
     run([&]() -> awaitable<void> {
       connection conn(ctx_.get_executor(),
@@ -331,6 +332,8 @@ TEST_F(SentinelCredentialsTest, SentinelsAndDataNodesHaveTheirOwnCredentials) {
         << e.what();
     EXPECT_EQ(std::string(e.what()).find("not-the-password"), std::string::npos) << "the message shows a password";
   }
+  // Refused credentials end the connect at once: no rounds until connect_timeout (1 s).
+  EXPECT_LT(steady::now() - start, 500ms);
 }
 
 rapyer::testing::embedded_sentinel_options with_tls() {
