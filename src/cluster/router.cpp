@@ -82,6 +82,8 @@ router::router(asio::any_io_executor executor, client_config config, std::shared
   // A request for a node that is down fails at once with not_connected, so that it is routed
   // again after the map is refreshed instead of waiting for a node that may never come back.
   config_.connection.wait_for_reconnect = false;
+  config_.connection.readonly = config_.cluster.read_from_replicas;
+  config_.connection.seeds.clear();
 }
 
 awaitable<std::shared_ptr<router>> router::discover(asio::any_io_executor executor, client_config config,
@@ -102,15 +104,26 @@ awaitable<std::shared_ptr<router>> router::discover(asio::any_io_executor execut
   self->commands_ = std::make_shared<const command_table>(command_table::from_command_reply(replies[1]));
   seed->set_command_table(self->commands_);
   const auto nodes = self->map_.nodes();
-  if (std::find(nodes.begin(), nodes.end(), seed_address) != nodes.end()) self->pools_[seed_address] = seed;
+  // The seed's connections are reused, unless replica reads need READONLY in every handshake.
+  if (std::find(nodes.begin(), nodes.end(), seed_address) != nodes.end() && !self->config_.connection.readonly) {
+    self->pools_[seed_address] = seed;
+  }
   for (const auto& primary : self->map_.primaries()) co_await pool_of(self, primary);
   self->start_periodic_refresh();
   co_return self;
 }
 
-node_address router::node_of(std::optional<std::uint16_t> slot) const {
+bool router::reads_only(const argv_list& commands) const {
+  return std::all_of(commands.begin(), commands.end(),
+                     [&](const auto& argv) { return !argv.empty() && commands_->is_readonly(argv.front()); });
+}
+
+node_address router::node_of(std::optional<std::uint16_t> slot, bool to_replica) {
   if (slot) {
-    if (const shard* owner = map_.shard_of(*slot)) return owner->primary;
+    if (const shard* owner = map_.shard_of(*slot)) {
+      if (to_replica && !owner->replicas.empty()) return owner->replicas[next_replica_++ % owner->replicas.size()];
+      return owner->primary;
+    }
     throw cluster_error("cluster: slot " + std::to_string(*slot) + " is not served by any node (cluster down?)");
   }
   // A command without keys goes to one primary: the seed's node when it is one.
@@ -147,6 +160,17 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
   budget.whole = &req;  // `commands` point into it: it stays here until the call ends
   std::vector<std::size_t> all(commands.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
+  if (self->config_.cluster.read_from_replicas && self->reads_only(commands)) {
+    // A replica that is down or lagging behind a resharding: the primary answers instead.
+    std::exception_ptr replica_failed;
+    try {
+      const route to_replica{std::nullopt, false, true};
+      co_await dispatch(self, commands, all, out, budget, to_replica);
+    } catch (const connection_error&) {
+      replica_failed = std::current_exception();
+    }
+    if (!replica_failed) co_return out;
+  }
   const route by_slot_map;
   co_await dispatch(self, commands, std::move(all), out, budget, by_slot_map);
   co_return out;
@@ -163,7 +187,7 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
   const auto units = plan_units(subset, *self->commands_);
   std::vector<node_address> nodes;
   const auto parts = group_by_node(units, [&](std::optional<std::uint16_t> slot) {
-    const node_address node = to.node ? *to.node : self->node_of(slot);
+    const node_address node = to.node ? *to.node : self->node_of(slot, to.to_replica);
     const auto found = std::find(nodes.begin(), nodes.end(), node);
     if (found != nodes.end()) return static_cast<std::size_t>(found - nodes.begin());
     nodes.push_back(node);
@@ -232,8 +256,7 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
   bool pause = !unsent.empty();  // TRYAGAIN, CLUSTERDOWN or a node down: give the cluster a moment
   for (std::size_t p = 0; p < parts.size(); ++p) {
     if (part_replies[p].empty()) continue;  // not sent
-    for (const auto& redirected :
-         redirected_commands(units, parts[p], part_replies[p], nodes[parts[p].node].host)) {
+    for (const auto& redirected : redirected_commands(units, parts[p], part_replies[p], nodes[parts[p].node].host)) {
       const auto& why = redirected.redirect;
       if (!budget.spend(subset[redirected.command].front(), why.slot, nodes[parts[p].node], redirected.error_message,
                         limits)) {

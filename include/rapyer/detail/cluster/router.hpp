@@ -52,6 +52,7 @@ class router : public std::enable_shared_from_this<router> {
   struct route {
     std::optional<node_address> node;
     bool asking = false;
+    bool to_replica = false;  // read-only request with read_from_replicas: a replica of the slot
   };
   // Sends commands[indices] (whole units) to their nodes, one request per node in parallel, and
   // stores each reply at out[index]; then sends again exactly the commands that were redirected
@@ -60,8 +61,11 @@ class router : public std::enable_shared_from_this<router> {
                                   std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget,
                                   route to);
   static awaitable<std::shared_ptr<node_pool>> pool_of(std::shared_ptr<router> self, const node_address& node);
-  // The primary of `slot`; any known node for keyless commands (nullopt).
-  node_address node_of(std::optional<std::uint16_t> slot) const;
+  // The primary of `slot` (a replica of it, in turn, for `to_replica`); one primary for keyless
+  // commands (nullopt).
+  node_address node_of(std::optional<std::uint16_t> slot, bool to_replica = false);
+  // Whether every command of the request only reads (and none is MULTI): it may go to a replica.
+  bool reads_only(const argv_list& commands) const;
   void schedule_refresh() noexcept;
   void start_periodic_refresh() noexcept;
 
@@ -71,9 +75,9 @@ class router : public std::enable_shared_from_this<router> {
   slot_map map_;
   std::shared_ptr<const command_table> commands_;  // shared with every node_pool
   std::map<node_address, std::shared_ptr<node_pool>> pools_;
-  boost::asio::steady_timer refresh_timer_;  // periodic refresh
+  boost::asio::steady_timer refresh_timer_;                  // periodic refresh
   std::shared_ptr<boost::asio::steady_timer> refresh_done_;  // set while a refresh runs; cancelled when it ends
-  bool refresh_scheduled_ = false;
+  std::size_t next_replica_ = 0;                             // rotates replica reads over a shard's replicas
   bool closed_ = false;
 };
 
