@@ -58,7 +58,7 @@ awaitable<void> run_all(const asio::any_io_executor& executor, std::vector<await
   };
   auto state = std::make_shared<join>(executor, tasks.size());
   for (auto& task : tasks) {
-    asio::co_spawn(executor, std::move(task), [state](std::exception_ptr failure) {
+    asio::co_spawn(executor, std::move(task), [state](const std::exception_ptr& failure) {
       if (failure && !state->first_failure) state->first_failure = failure;
       if (--state->left == 0) state->done.cancel();
     });
@@ -128,7 +128,7 @@ node_address router::node_of(std::optional<std::uint16_t> slot, bool to_replica)
   }
   // A command without keys goes to one primary: the seed's node when it is one.
   const auto primaries = map_.primaries();
-  const node_address seed_address = address_of(seed_->config().connection);
+  node_address seed_address = address_of(seed_->config().connection);
   if (primaries.empty() || std::find(primaries.begin(), primaries.end(), seed_address) != primaries.end()) {
     return seed_address;
   }
@@ -297,6 +297,7 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
   if (!again.empty()) {
     std::sort(again.begin(), again.end());
     std::vector<std::size_t> positions;
+    positions.reserve(again.size());
     for (const std::size_t k : again) positions.push_back(indices[k]);
     const route by_slot_map;
     co_await dispatch(self, commands, std::move(positions), out, budget, by_slot_map);
@@ -304,6 +305,7 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
   for (auto& [target, ks] : asked) {
     std::sort(ks.begin(), ks.end());
     std::vector<std::size_t> positions;
+    positions.reserve(ks.size());
     for (const std::size_t k : ks) positions.push_back(indices[k]);
     const route asking{target, true};
     co_await dispatch(self, commands, std::move(positions), out, budget, asking);
