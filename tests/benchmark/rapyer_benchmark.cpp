@@ -211,7 +211,7 @@ rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
               [&]() -> rapyer::awaitable<void> {
                 for (long i = 0; i < per_coroutine; ++i) co_await operation(i);
               },
-              [&](std::exception_ptr e) {
+              [&](const std::exception_ptr& e) {
                 if (e) std::rethrow_exception(e);
                 if (--remaining == 0) {
                   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
@@ -223,7 +223,7 @@ rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
               });
         }
       },
-      [](std::exception_ptr e) {
+      [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
   ctx.run();
@@ -242,7 +242,7 @@ void run_once(const std::string& url, const std::function<rapyer::awaitable<void
         co_await task();
         rapyer::teardown();
       },
-      [](std::exception_ptr e) {
+      [](const std::exception_ptr& e) {
         if (e) std::rethrow_exception(e);
       });
   ctx.run();
@@ -491,11 +491,16 @@ int main(int argc, char** argv) {
       const auto builtin_name = [](const std::string& test) {
         return "redis-benchmark --cluster -P16 -c50 -t " + test;
       };
+      const std::size_t counter_count = 10'000;
+      const std::size_t model_count = 1000;
       std::vector<std::string> counters;  // bench:{i}: each key its own hash tag, so its own slot
-      for (int i = 0; i < 10'000; ++i) counters.push_back("bench:{" + std::to_string(i) + "}");
+      counters.reserve(counter_count);
+      for (std::size_t i = 0; i < counter_count; ++i) counters.push_back("bench:{" + std::to_string(i) + "}");
       std::vector<BenchModel> models;
       std::vector<std::string> model_keys;
-      for (int i = 0; i < 1000; ++i) {
+      models.reserve(model_count);
+      model_keys.reserve(model_count);
+      for (std::size_t i = 0; i < model_count; ++i) {
         models.push_back(sample_model());
         model_keys.push_back(models.back().key());
       }
