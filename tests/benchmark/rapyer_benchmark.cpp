@@ -186,6 +186,14 @@ struct rapyer_rate {
   double allocations_per_op;
 };
 
+/// The completion of the benchmark's coroutines: a failure closes the default client before it
+/// leaves io_context::run, so the client never outlives its io_context.
+void rethrow_after_teardown(const std::exception_ptr& failure) {
+  if (!failure) return;
+  rapyer::teardown();
+  std::rethrow_exception(failure);
+}
+
 /// `coroutines` concurrent coroutines on one connection, each running `operation` ops/coroutines times.
 rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
                               const std::function<rapyer::awaitable<void>(long)>& operation) {
@@ -212,7 +220,7 @@ rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
                 for (long i = 0; i < per_coroutine; ++i) co_await operation(i);
               },
               [&](const std::exception_ptr& e) {
-                if (e) std::rethrow_exception(e);
+                rethrow_after_teardown(e);
                 if (--remaining == 0) {
                   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
                   const auto allocations = static_cast<double>(heap_allocations.load() - allocations_at_start);
@@ -223,9 +231,7 @@ rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
               });
         }
       },
-      [](const std::exception_ptr& e) {
-        if (e) std::rethrow_exception(e);
-      });
+      [](const std::exception_ptr& e) { rethrow_after_teardown(e); });
   ctx.run();
   return rate;
 }
@@ -242,9 +248,7 @@ void run_once(const std::string& url, const std::function<rapyer::awaitable<void
         co_await task();
         rapyer::teardown();
       },
-      [](const std::exception_ptr& e) {
-        if (e) std::rethrow_exception(e);
-      });
+      [](const std::exception_ptr& e) { rethrow_after_teardown(e); });
   ctx.run();
 }
 
