@@ -12,7 +12,8 @@
 // an indexed field (with its index update), and query = afind(where(age) == v) finding 10 of 1000
 // models (index range, then one read).
 // The cluster group runs against a private 3-primary Redis Cluster (no replicas): INCR over 10,000
-// keys, aincrease, save and get over 1,000 models, all spread over the primaries, each against
+// keys, aincrease, save and get over 1,000 models, all spread over the primaries (one connection
+// each), each against
 // `redis-benchmark --cluster` with its closest built-in test (incr, set, get).
 // Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always private servers; REDIS_URL is
 // ignored; --group runs only the cases of one group, e.g. INCR)
@@ -194,7 +195,8 @@ void rethrow_after_teardown(const std::exception_ptr& failure) {
   std::rethrow_exception(failure);
 }
 
-/// `coroutines` concurrent coroutines on one connection, each running `operation` ops/coroutines times.
+/// `coroutines` concurrent coroutines on one connection (on a cluster, one per primary), each running
+/// `operation` ops/coroutines times.
 rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
                               const std::function<rapyer::awaitable<void>(long)>& operation) {
   asio::io_context ctx(1);
