@@ -13,8 +13,7 @@
 // models (index range, then one read).
 // The cluster group runs against a private 3-primary Redis Cluster (no replicas): INCR over 10,000
 // keys, aincrease, save and get over 1,000 models, all spread over the primaries (one connection
-// each), each against
-// `redis-benchmark --cluster` with its closest built-in test (incr, set, get).
+// each), each against `redis-benchmark --cluster` with its closest built-in test (incr, set, get).
 // Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always private servers; REDIS_URL is
 // ignored; --group runs only the cases of one group, e.g. INCR)
 #include <hiredis/hiredis.h>
