@@ -143,6 +143,10 @@ arguments georadius_keys(const arguments& argv) {
   return keys;
 }
 
+bool has_key_rule(std::string_view name) {
+  return std::ranges::any_of(movable_commands, [&](const auto& c) { return iequals(c.name, name); });
+}
+
 std::optional<arguments> keys_by_rule(const arguments& argv) {
   const auto command = std::ranges::find_if(movable_commands, [&](const auto& c) { return iequals(c.name, argv[0]); });
   if (command == movable_commands.end()) return std::nullopt;
@@ -205,6 +209,7 @@ void command_table::add(const reply& entry) {
   info.first_key = small_integer(fields[3], "first key");
   info.last_key = small_integer(fields[4], "last key");
   info.step = small_integer(fields[5], "key step");
+  info.keys_by_rule = has_key_rule(fields[0].as_string());
   constexpr std::size_t subcommands_field = 9;
   if (fields.size() > subcommands_field && fields[subcommands_field].is_array()) {
     for (const auto& subcommand : fields[subcommands_field].as_array()) add(subcommand);
@@ -246,17 +251,39 @@ std::vector<std::string_view> command_table::keys_of(const std::vector<std::stri
   } else if (auto keys = keys_by_rule(argv)) {
     return std::move(*keys);
   }
-  if (info->first_key <= 0) return {};
-  const auto argc = static_cast<int>(argv.size());
-  const int last = info->last_key < 0 ? argc + info->last_key : info->last_key;
+  const auto positions = positions_of(*info, argv.size());
+  if (!positions) return {};
   std::vector<std::string_view> keys;
-  for (int i = info->first_key; i <= last && i < argc; i += std::max(info->step, 1)) {
-    keys.push_back(argv[static_cast<std::size_t>(i)]);
-  }
+  for (std::size_t i = positions->first; i <= positions->last; i += positions->step) keys.push_back(argv[i]);
   return keys;
 }
 
+std::optional<command_table::key_positions> command_table::positions_of(const command_info& info,
+                                                                        std::size_t argc) noexcept {
+  const auto count = static_cast<int>(argc);
+  const int last = std::min(info.last_key < 0 ? count + info.last_key : info.last_key, count - 1);
+  if (info.first_key <= 0 || last < info.first_key) return std::nullopt;
+  return key_positions{static_cast<std::size_t>(info.first_key), static_cast<std::size_t>(last),
+                       static_cast<std::size_t>(std::max(info.step, 1))};
+}
+
+std::optional<command_table::key_positions> command_table::fixed_key_positions(
+    const std::vector<std::string_view>& argv) const {
+  if (argv.empty()) return std::nullopt;
+  const auto* info = find(argv[0]);
+  if (info == nullptr || info->container || info->keys_by_rule) return std::nullopt;
+  return positions_of(*info, argv.size());
+}
+
 std::optional<std::uint16_t> slot_of(const std::vector<std::string_view>& argv, const command_table& table) {
+  if (const auto positions = table.fixed_key_positions(argv)) {
+    const auto slot = key_slot(argv[positions->first]);
+    bool one_slot = true;
+    for (std::size_t i = positions->first + positions->step; i <= positions->last && one_slot; i += positions->step) {
+      one_slot = key_slot(argv[i]) == slot;
+    }
+    if (one_slot) return slot;  // else keys_of below names every key in the error
+  }
   const auto keys = table.keys_of(argv);
   if (keys.empty()) return std::nullopt;
   const auto slot = key_slot(keys.front());

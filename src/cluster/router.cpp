@@ -172,8 +172,11 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
                         ? clock::now() + self->config_.connection.command_timeout
                         : clock::time_point::max();
   budget.whole = &req;  // `commands` point into it: it stays here until the call ends
-  std::vector<std::size_t> all(commands.size());
-  std::iota(all.begin(), all.end(), std::size_t{0});
+  const auto every_command = [&] {
+    std::vector<std::size_t> all(commands.size());
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    return all;
+  };
   const bool to_replica = self->config_.cluster.read_from_replicas && self->reads_only(commands);
   node_address node;
   if (const auto pool = to_replica ? nullptr : self->direct_pool(commands, node)) {
@@ -201,7 +204,7 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
       batch.parts = group_by_node(batch.units, [](std::optional<std::uint16_t>) { return std::size_t{0}; });
       batch.nodes.push_back(node);
       batch.subset = commands;
-      batch.indices = all;
+      batch.indices = every_command();
       batch.part_replies.push_back(std::move(*replies));
       std::vector<reply> out(commands.size());
       co_await settle(self, commands, std::move(batch), out, budget);
@@ -214,13 +217,15 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
     std::exception_ptr replica_failed;
     try {
       const route replica_route{std::nullopt, false, true};
-      co_await dispatch(self, commands, all, out, budget, replica_route);
+      auto all = every_command();
+      co_await dispatch(self, commands, std::move(all), out, budget, replica_route);
     } catch (const connection_error&) {
       replica_failed = std::current_exception();
     }
     if (!replica_failed) co_return out;
   }
   const route by_slot_map;
+  auto all = every_command();
   co_await dispatch(self, commands, std::move(all), out, budget, by_slot_map);
   co_return out;
 }

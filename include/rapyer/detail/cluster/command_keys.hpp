@@ -28,6 +28,16 @@ class command_table {
   /// one the table does not know. A container command (OBJECT ENCODING k, XINFO STREAM k) uses its
   /// subcommand's entry.
   std::vector<std::string_view> keys_of(const std::vector<std::string_view>& argv) const;
+  /// Where the keys of `argv` are when they are at fixed positions (first, last, step from the
+  /// table, last already resolved against argv's size): nullopt for a command without keys, an
+  /// unknown one, a container command or one whose keys follow a rule (numkeys, STREAMS …). Lets
+  /// the common case find its slot without building keys_of's vector.
+  struct key_positions {
+    std::size_t first = 0;
+    std::size_t last = 0;  // inclusive, < argv.size()
+    std::size_t step = 1;
+  };
+  std::optional<key_positions> fixed_key_positions(const std::vector<std::string_view>& argv) const;
   /// Whether the command writes: the "write" flag, and EVAL, EVALSHA and FCALL, whose scripts may.
   bool is_write(std::string_view name) const;
   /// Whether the command has the "readonly" flag (so a replica may serve it).
@@ -40,7 +50,8 @@ class command_table {
     int step = 0;
     bool write = false;
     bool readonly = false;
-    bool container = false;  // has subcommands, stored as "name|subcommand"
+    bool container = false;     // has subcommands, stored as "name|subcommand"
+    bool keys_by_rule = false;  // movable keys: numkeys, STREAMS, STORE … (keys_of's rules)
   };
 
   /// Hashes and compares names without regard to ASCII case, so lookups need no lowered copy.
@@ -55,6 +66,7 @@ class command_table {
 
   void add(const reply& entry);
   const command_info* find(std::string_view name) const;
+  static std::optional<key_positions> positions_of(const command_info& info, std::size_t argc) noexcept;
 
   std::unordered_map<std::string, command_info, name_hash, name_equal> commands_;
 };
