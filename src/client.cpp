@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "rapyer/detail/ascii.hpp"
 #include "rapyer/detail/cluster/router.hpp"
 #include "rapyer/detail/node_pool.hpp"
 #include "rapyer/detail/sentinel_watch.hpp"
@@ -181,11 +182,8 @@ void connection_lease::give_back() noexcept {
 
 void connection_lease::track(const request& req, bool succeeded) {
   for (std::size_t i = 0; i < req.size(); ++i) {
-    const std::string& name = req.command_name(i);
-    const auto is = [&](std::string_view command) {
-      return std::equal(name.begin(), name.end(), command.begin(), command.end(),
-                        [](char a, char b) { return std::toupper(static_cast<unsigned char>(a)) == b; });
-    };
+    const std::string name = req.command_name(i);
+    const auto is = [&](std::string_view command) { return detail::iequals(name, command); };
     if (is("WATCH") || is("MULTI")) in_transaction_ = true;
     if (succeeded && (is("EXEC") || is("DISCARD") || is("UNWATCH"))) in_transaction_ = false;
   }

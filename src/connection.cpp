@@ -26,6 +26,7 @@
 #include <list>
 #include <optional>
 
+#include "rapyer/detail/ascii.hpp"
 #include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/detail/pipeline.hpp"
 #include "rapyer/detail/random.hpp"
@@ -88,11 +89,7 @@ const char* refused_command(const request& req) {
   for (std::size_t i = 0; i < req.size(); ++i) {
     const auto& name = req.command_name(i);
     for (const char* command : refused) {
-      const std::string_view upper(command);
-      if (std::equal(name.begin(), name.end(), upper.begin(), upper.end(),
-                     [](char x, char y) { return std::toupper(static_cast<unsigned char>(x)) == y; })) {
-        return command;
-      }
+      if (iequals(name, command)) return command;
     }
   }
   return nullptr;
