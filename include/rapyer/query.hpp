@@ -27,14 +27,6 @@ namespace rapyer {
 
 namespace detail {
 
-/// The bounds of one condition, as ZRANGEBYSCORE (number) or ZRANGEBYLEX (text) takes them.
-struct index_range {
-  std::string path;
-  index_kind kind;
-  std::string min;
-  std::string max;
-};
-
 /// The value a member stores: T for a proxy of T and for T itself, optionals unwrapped.
 template <class M>
 struct stored_type {
