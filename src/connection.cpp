@@ -193,7 +193,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   awaitable<void> connect_through_sentinels();
   awaitable<std::vector<host_port>> ask_sentinel(const host_port& sentinel);
   void drop_socket(const std::string& reason);
-  bool follows_primary() const noexcept { return config_.sentinel.enabled() && !config_.sentinel.read_from_replica; }
+  // Sentinel-managed and meant for the primary (not a replica read connection).
+  bool tracks_primary() const noexcept { return config_.sentinel.enabled() && !config_.sentinel.read_from_replica; }
   awaitable<void> start_tls(asio::steady_timer& timer);
   void set_keepalive();
   // Calls `operation` with the TLS stream when there is one, else with the plain socket.
@@ -417,7 +418,7 @@ void connection_impl::on_reply(waiter&& w, std::vector<reply>&& replies) {
   stats_.replies += replies.size();
   if (w.blocking) --blocking_awaiting_;
   if (w.internal) --internal_awaiting_;
-  demoted_ = demoted_ || (follows_primary() && std::ranges::any_of(replies, is_readonly_error));
+  demoted_ = demoted_ || (tracks_primary() && std::ranges::any_of(replies, is_readonly_error));
   if (w.cancelled && std::ranges::any_of(replies, is_unblocked_error)) return answer(w, cancelled_error());
   answer(w, nullptr, std::move(replies));
 }
@@ -764,7 +765,8 @@ awaitable<void> connection_impl::open_and_handshake() {
 
 // Sentinels are asked in order; each node one names is tried until one connects and has the
 // wanted ROLE. While a failover is under way a sentinel may name a node that is not promoted yet:
-// when some sentinel named a node, the round is repeated after a pause, within connect_timeout.
+// when some sentinel named a node, the round is repeated after a pause, within connect_timeout,
+// unless the node refused our credentials (waiting will not change them).
 awaitable<void> connection_impl::connect_through_sentinels() {
   constexpr std::chrono::milliseconds pause_between_rounds{100};
   const auto deadline = clock::now() + config_.connect_timeout;
@@ -795,7 +797,7 @@ awaitable<void> connection_impl::connect_through_sentinels() {
         drop_socket("connect failed");
       }
     }
-    if (!some_node_named || clock::now() + pause_between_rounds >= deadline) break;
+    if (!some_node_named || credentials_refused || clock::now() + pause_between_rounds >= deadline) break;
     pause.expires_after(pause_between_rounds);
     co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
     if (state_ != state::connecting) throw connection_error(endpoint() + ": connection is closed");
@@ -827,7 +829,7 @@ awaitable<std::vector<host_port>> connection_impl::ask_sentinel(const host_port&
 // A +switch-master event: a connection to the old primary reconnects through the sentinels now,
 // rather than when the old primary fails or is demoted.
 void connection_impl::follow_primary(const host_port& primary) {
-  if (state_ != state::ready || !follows_primary() || node_ == primary) return;
+  if (state_ != state::ready || !tracks_primary() || node_ == primary) return;
   on_connection_lost("the primary moved to " + to_string(primary) + " (+switch-master)");
 }
 

@@ -34,14 +34,8 @@ struct sentinel_watch::state {
 
 namespace {
 
-// How often a quiet watch checks that its sentinel is still connected, and how long it waits
-// before trying the next sentinel after one failed.
+// How often a quiet watch checks that its sentinel is still connected.
 constexpr std::chrono::milliseconds check_interval{500};
-
-awaitable<void> wait(sentinel_watch::state& st, std::chrono::milliseconds duration) {
-  st.timer.expires_after(duration);
-  co_await st.timer.async_wait(asio::as_tuple(asio::use_awaitable));
-}
 
 // Receives +switch-master messages on one sentinel until it is lost for longer than a check.
 awaitable<void> listen(std::shared_ptr<sentinel_watch::state> st, host_port sentinel) {
@@ -67,6 +61,8 @@ awaitable<void> listen(std::shared_ptr<sentinel_watch::state> st, host_port sent
   }
 }
 
+// The sentinels in turn: the next at once when one fails or is lost, but a pause of
+// reconnect_max_delay after the last of the list, so that sentinels all down cost little.
 awaitable<void> watch(std::shared_ptr<sentinel_watch::state> st) {
   const auto& sentinels = st->config.sentinel.sentinels;
   for (std::size_t next = 0; !st->stopped; next = (next + 1) % sentinels.size()) {
@@ -76,7 +72,10 @@ awaitable<void> watch(std::shared_ptr<sentinel_watch::state> st) {
       if (!st->stopped) st->log(log_level::warning, "sentinel " + to_string(sentinels[next]) + ": " + e.what());
     }
     st->listening.reset();
-    if (!st->stopped) co_await wait(*st, check_interval);
+    if (!st->stopped && next + 1 == sentinels.size()) {
+      st->timer.expires_after(st->config.reconnect_max_delay);
+      co_await st->timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
   }
 }
 

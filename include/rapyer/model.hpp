@@ -273,11 +273,10 @@ class AtomicRedisModel : public detail::model_base {
     for (const auto& m : models) keys.push_back(m.key());
     client& redis = class_client();
     detail::atomic_blocks blocks(redis.is_cluster(), keys);
-    request req;
-    blocks.append_to(req, [&](request& block, std::span<const std::size_t> members) {
+    const auto save_block = [&](request& block, std::span<const std::size_t> members) {
       for (const std::size_t i : members) models[i].append_save(block);
-    });
-    const auto replies = co_await detail::execute_with_script(redis, req, &detail::scripts::save);
+    };
+    const auto replies = co_await blocks.execute(redis, save_block, &detail::scripts::save);
     for (const auto* results : blocks.all_results(replies)) {
       for (const auto& r : *results) r.throw_if_error("save");
     }
@@ -367,11 +366,10 @@ class AtomicRedisModel : public detail::model_base {
     if (keys.empty()) co_return 0;
     client& redis = class_client();
     detail::atomic_blocks blocks(redis.is_cluster(), keys);
-    request req;
-    blocks.append_to(req, [&](request& block, std::span<const std::size_t> members) {
+    const auto remove_block = [&](request& block, std::span<const std::size_t> members) {
       for (const std::size_t i : members) append_remove(block, keys[i]);
-    });
-    const auto replies = co_await detail::execute_with_script(redis, req, &detail::scripts::remove);
+    };
+    const auto replies = co_await blocks.execute(redis, remove_block, &detail::scripts::remove);
     std::size_t deleted = 0;
     for (const auto* results : blocks.all_results(replies)) {
       for (const auto& r : *results) deleted += r.as_integer() > 0 ? 1 : 0;

@@ -9,6 +9,7 @@
 #include <numeric>
 #include <utility>
 
+#include "rapyer/detail/ascii.hpp"
 #include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/detail/cluster/batch_split.hpp"
 #include "rapyer/detail/cluster/key_slot.hpp"
@@ -141,13 +142,13 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
   budget.whole = &req;  // `commands` point into it: it stays here until the call ends
   std::vector<std::size_t> all(commands.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
-  co_await dispatch(self, commands, std::move(all), out, budget, std::nullopt);
+  co_await dispatch(self, commands, std::move(all), out, budget, route{});
   co_return out;
 }
 
 awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& commands,
                                  std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget,
-                                 std::optional<node_address> ask_target) {
+                                 route to) {
   const redirect_limits limits{self->config_.cluster.max_redirects};
   argv_list subset;
   subset.reserve(indices.size());
@@ -156,14 +157,30 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
   const auto units = plan_units(subset, *self->commands_);
   std::vector<node_address> nodes;
   const auto parts = group_by_node(units, [&](std::optional<std::uint16_t> slot) {
-    const node_address node = ask_target ? *ask_target : self->node_of(slot);
+    const node_address node = to.node ? *to.node : self->node_of(slot);
     const auto found = std::find(nodes.begin(), nodes.end(), node);
     if (found != nodes.end()) return static_cast<std::size_t>(found - nodes.begin());
     nodes.push_back(node);
     return nodes.size() - 1;
   });
-  const bool whole = !ask_target && budget.whole != nullptr && parts.size() == 1 && indices.size() == commands.size();
+  const bool whole = !to.node && budget.whole != nullptr && parts.size() == 1 && indices.size() == commands.size();
   if (parts.size() > 1) budget.whole = nullptr;  // split: each part is a request of its own
+
+  // Keyless commands leading a split request (SCRIPT LOAD before the scripts that need it) are
+  // for every node: they run on each first, then the rest is dispatched.
+  std::size_t leading = 0;
+  while (parts.size() > 1 && leading < subset.size() && !iequals(subset[leading].front(), "MULTI") &&
+         !slot_of(subset[leading], *self->commands_)) {
+    ++leading;
+  }
+  if (leading > 0) {
+    const std::vector<std::size_t> prefix(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(leading));
+    std::vector<awaitable<void>> loads;
+    for (const auto& node : nodes) loads.push_back(dispatch(self, commands, prefix, out, budget, route{node, false}));
+    co_await run_all(self->executor_, std::move(loads));
+    indices.erase(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(leading));
+    co_return co_await dispatch(self, commands, std::move(indices), out, budget, route{});
+  }
 
   std::vector<std::vector<reply>> part_replies(parts.size());
   std::vector<std::size_t> unsent;  // subset positions of parts whose node was down: never sent
@@ -172,7 +189,7 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
     const batch_part& part = parts[p];
     auto pool = co_await pool_of(self, nodes[part.node]);
     request req;
-    if (ask_target) req.push("ASKING");
+    if (to.asking) req.push("ASKING");
     if (whole) {
       req = *budget.whole;
     } else {
@@ -189,7 +206,7 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
       self->schedule_refresh();
       throw;
     }
-    if (ask_target) part_replies[p].erase(part_replies[p].begin());
+    if (to.asking) part_replies[p].erase(part_replies[p].begin());
   };
   if (parts.size() == 1) {
     co_await send(0);
@@ -248,13 +265,13 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
     std::sort(again.begin(), again.end());
     std::vector<std::size_t> positions;
     for (const std::size_t k : again) positions.push_back(indices[k]);
-    co_await dispatch(self, commands, std::move(positions), out, budget, std::nullopt);
+    co_await dispatch(self, commands, std::move(positions), out, budget, route{});
   }
   for (auto& [target, ks] : asked) {
     std::sort(ks.begin(), ks.end());
     std::vector<std::size_t> positions;
     for (const std::size_t k : ks) positions.push_back(indices[k]);
-    co_await dispatch(self, commands, std::move(positions), out, budget, target);
+    co_await dispatch(self, commands, std::move(positions), out, budget, route{target, true});
   }
 }
 

@@ -88,13 +88,15 @@ std::vector<std::uint16_t> distinct_free_ports(std::size_t count) {
 embedded_sentinel::embedded_sentinel(embedded_sentinel_options options) : options_(std::move(options)) {
   // Either node may serve a full sync after a failover: at once, not after Redis's 5 s default delay.
   embedded_server_options data_node;
+  data_node.tls = options_.tls;
   data_node.extra_arguments = {"--repl-diskless-sync-delay", "0"};
+  if (options_.tls) data_node.extra_arguments.insert(data_node.extra_arguments.end(), {"--tls-replication", "yes"});
   if (!options_.password.empty()) {
     data_node.extra_arguments.insert(data_node.extra_arguments.end(),
                                      {"--requirepass", options_.password, "--masterauth", options_.password});
   }
   nodes_.push_back(std::make_unique<embedded_server>(data_node));
-  const std::string primary_port = std::to_string(nodes_[0]->port());
+  const std::string primary_port = std::to_string(reachable_port(*nodes_[0]));
   data_node.extra_arguments.insert(data_node.extra_arguments.end(), {"--replicaof", "127.0.0.1", primary_port});
   nodes_.push_back(std::make_unique<embedded_server>(data_node));
   const auto ports = distinct_free_ports(sentinel_count);
@@ -103,6 +105,7 @@ embedded_sentinel::embedded_sentinel(embedded_sentinel_options options) : option
     embedded_server_options sentinel;
     sentinel.port = port;
     sentinel.sentinel = true;
+    sentinel.tls = options_.tls;
     sentinel.extra_arguments = {"--sentinel",
                                 "myid",
                                 sentinel_id(port),
@@ -124,7 +127,7 @@ embedded_sentinel::embedded_sentinel(embedded_sentinel_options options) : option
                                 "known-replica",
                                 name,
                                 "127.0.0.1",
-                                std::to_string(nodes_[1]->port())};
+                                std::to_string(reachable_port(*nodes_[1]))};
     if (!options_.password.empty()) {
       sentinel.extra_arguments.insert(sentinel.extra_arguments.end(),
                                       {"--sentinel", "auth-pass", name, options_.password});
@@ -133,8 +136,13 @@ embedded_sentinel::embedded_sentinel(embedded_sentinel_options options) : option
       // Sentinels also use it to authenticate with each other.
       sentinel.extra_arguments.insert(sentinel.extra_arguments.end(), {"--requirepass", options_.sentinel_password});
     }
+    if (options_.tls) {
+      sentinel.extra_arguments.insert(sentinel.extra_arguments.end(), {"--tls-replication", "yes"});
+    }
+    // Their TLS ports are only picked when they start: with TLS, sentinels find each other through
+    // hello messages, in about two seconds.
     for (const auto other : ports) {
-      if (other == port) continue;
+      if (other == port || options_.tls) continue;
       sentinel.extra_arguments.insert(
           sentinel.extra_arguments.end(),
           {"--sentinel", "known-sentinel", name, "127.0.0.1", std::to_string(other), sentinel_id(other)});
@@ -153,8 +161,8 @@ embedded_sentinel::~embedded_sentinel() {
 // the sync, up to a second later: until then a write acknowledged by the primary is not on its way
 // to the replica. A PUBLISH goes down the replication stream without touching the data.
 bool embedded_sentinel::replica_streaming() const {
-  (void)command(primary_port(), options_.password, {"PUBLISH", "embedded_sentinel:replication_probe", "1"});
-  const auto info = command(replica_port(), options_.password, {"INFO", "replication"});
+  (void)command(nodes_[primary_]->port(), options_.password, {"PUBLISH", "embedded_sentinel:replication_probe", "1"});
+  const auto info = command(nodes_[1 - primary_]->port(), options_.password, {"INFO", "replication"});
   const std::string_view lines = text(info.get());
   constexpr std::string_view offset_field = "\r\nslave_repl_offset:";
   const auto at = lines.find(offset_field);
@@ -185,22 +193,29 @@ void embedded_sentinel::wait_until_ready() {
 }
 
 std::string embedded_sentinel::url() const {
-  std::string url = "redis-sentinel://";
+  std::string url = options_.tls ? "rediss-sentinel://" : "redis-sentinel://";
   if (!options_.password.empty()) url += ":" + options_.password + "@";
-  for (const auto& sentinel : sentinels_) {
-    if (&sentinel != &sentinels_.front()) url += ',';
-    url += "127.0.0.1:" + std::to_string(sentinel->port());
-  }
-  if (!options_.sentinel_password.empty()) url += "?sentinel_password=" + options_.sentinel_password;
+  std::string hosts;
+  for (const auto port : sentinel_ports())
+    hosts += (hosts.empty() ? "127.0.0.1:" : ",127.0.0.1:") + std::to_string(port);
+  url += hosts;
+  std::vector<std::string> parameters;
+  if (!options_.sentinel_password.empty()) parameters.push_back("sentinel_password=" + options_.sentinel_password);
+  if (options_.tls) parameters.push_back("ssl_ca_certs=" + options_.tls->ca_file);
+  for (const auto& parameter : parameters) url += (&parameter == &parameters.front() ? "?" : "&") + parameter;
   return url + "#" + options_.master_name;
 }
 
-std::uint16_t embedded_sentinel::primary_port() const noexcept { return nodes_[primary_]->port(); }
-std::uint16_t embedded_sentinel::replica_port() const noexcept { return nodes_[1 - primary_]->port(); }
+std::uint16_t embedded_sentinel::reachable_port(const embedded_server& server) const noexcept {
+  return options_.tls ? server.tls_port() : server.port();
+}
+
+std::uint16_t embedded_sentinel::primary_port() const noexcept { return reachable_port(*nodes_[primary_]); }
+std::uint16_t embedded_sentinel::replica_port() const noexcept { return reachable_port(*nodes_[1 - primary_]); }
 
 std::vector<std::uint16_t> embedded_sentinel::sentinel_ports() const {
   std::vector<std::uint16_t> ports;
-  for (const auto& sentinel : sentinels_) ports.push_back(sentinel->port());
+  for (const auto& sentinel : sentinels_) ports.push_back(reachable_port(*sentinel));
   return ports;
 }
 
@@ -235,7 +250,7 @@ std::uint16_t embedded_sentinel::wait_for_failover(std::chrono::milliseconds tim
     const auto port = agreed_primary();
     if (port && *port != old_port) {
       const std::size_t promoted = 1 - primary_;
-      if (std::to_string(nodes_[promoted]->port()) == *port &&
+      if (std::to_string(reachable_port(*nodes_[promoted])) == *port &&
           role_of(command(nodes_[promoted]->port(), options_.password, {"ROLE"}).get()) == "master") {
         primary_ = promoted;
         return primary_port();

@@ -66,7 +66,8 @@ TEST_F(client_cluster, FindsTheClusterFromAnyOneNodeAndRoutesEachKeyToItsPrimary
 }
 
 TEST_F(client_cluster, AStandaloneServerIsNoCluster) {
-  auto redis = connect(server_url());
+  const rapyer::testing::embedded_server standalone;
+  auto redis = connect(standalone.url());
   EXPECT_FALSE(redis->is_cluster());
   EXPECT_EQ(run(redis->primaries()).size(), 1U);
   redis->close();

@@ -14,6 +14,7 @@
 #include "rapyer/client.hpp"
 #include "rapyer/connection.hpp"
 #include "rapyer/error.hpp"
+#include "test_certificates.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -81,6 +82,9 @@ TEST_F(SentinelTest, ConnectsToThePrimaryAndReadsAndWrites) {
     EXPECT_EQ((co_await redis.execute("GET", "greeting")).as_string(), "hello");
     EXPECT_EQ((co_await redis.execute("ROLE")).as_array().front().as_string(), "master");
     for (const auto& conn : redis.connections()) EXPECT_EQ(conn->node_address().port, setup_.primary_port());
+    auto news = co_await redis.subscribe("news");  // pub/sub goes through the sentinels too
+    EXPECT_EQ((co_await redis.execute("PUBLISH", "news", "extra")).as_integer(), 1);
+    EXPECT_EQ((co_await news.receive()).payload, "extra");
     EXPECT_EQ(redis.config().connection.endpoint(), "sentinel mymaster (" + with_host(setup_.sentinel_ports()[0]) +
                                                         "," + with_host(setup_.sentinel_ports()[1]) + "," +
                                                         with_host(setup_.sentinel_ports()[2]) + ")");
@@ -313,6 +317,7 @@ TEST_F(SentinelCredentialsTest, SentinelsAndDataNodesHaveTheirOwnCredentials) {
         << wrong_sentinel_password;
   }
 
+  const auto start = steady::now();
   try {
     run([&]() -> awaitable<void> {
       connection conn(ctx_.get_executor(),
@@ -326,6 +331,47 @@ TEST_F(SentinelCredentialsTest, SentinelsAndDataNodesHaveTheirOwnCredentials) {
               std::string::npos)
         << e.what();
     EXPECT_EQ(std::string(e.what()).find("not-the-password"), std::string::npos) << "the message shows a password";
+  }
+  // Refused credentials end the connect at once: no rounds until connect_timeout (1 s).
+  EXPECT_LT(steady::now() - start, 500ms);
+}
+
+rapyer::testing::embedded_sentinel_options with_tls() {
+  const auto& files = rapyer::test::certificates();
+  rapyer::testing::embedded_sentinel_options options;
+  options.tls = rapyer::testing::embedded_server_tls{files.server_cert_file, files.server_key_file, files.ca_file};
+  return options;
+}
+
+class SentinelTlsTest : public SentinelTest {
+ protected:
+  SentinelTlsTest() : SentinelTest(with_tls()) {}
+};
+
+TEST_F(SentinelTlsTest, TalksTlsToTheSentinelsAndThePrimary) {
+  EXPECT_TRUE(setup_.url().starts_with("rediss-sentinel://"));
+  run([&]() -> awaitable<void> {
+    client redis(ctx_.get_executor(), config(setup_.url()));
+    EXPECT_TRUE(redis.config().connection.sentinel.tls.enabled);
+    co_await redis.connect();
+    EXPECT_EQ((co_await redis.execute("SET", "secret", "sauce")).as_string(), "OK");
+    EXPECT_EQ((co_await redis.execute("GET", "secret")).as_string(), "sauce");
+    for (const auto& conn : redis.connections()) EXPECT_EQ(conn->node_address().port, setup_.primary_port());
+    redis.close();
+  }());
+  // The same ports without TLS: the sentinels do not answer in plain text there.
+  std::string plain = setup_.url();
+  plain =
+      "redis-sentinel://" + plain.substr(plain.find("//") + 2, plain.find('?') - plain.find("//") - 2) + "#mymaster";
+  try {
+    run([&]() -> awaitable<void> {
+      connection conn(ctx_.get_executor(), config(plain).connection);
+      co_await conn.connect();
+    }());
+    ADD_FAILURE() << "plain text reached a TLS port";
+  } catch (const rapyer::connection_error& e) {
+    EXPECT_TRUE(std::string(e.what()).starts_with("sentinel: no usable primary for master 'mymaster'; sentinel "))
+        << e.what();
   }
 }
 

@@ -129,6 +129,21 @@ void model_test::TearDown() { rapyer::teardown(); }
 
 reply model_test::raw(request req) { return run(default_client().execute_one(std::move(req))); }
 
+std::vector<reply> model_test::raw_on_every_primary(request req) {
+  return run([](request command) -> awaitable<std::vector<reply>> {
+    std::vector<reply> replies;
+    for (auto& node : co_await default_client().primaries()) replies.push_back(co_await node.execute_one(command));
+    co_return replies;
+  }(std::move(req)));
+}
+
+reply model_test::raw_on_node_of(const std::string& key, request req) {
+  return run([](std::string owner, request command) -> awaitable<reply> {
+    auto lease = co_await default_client().lease(std::move(owner));
+    co_return co_await lease.execute_one(std::move(command));
+  }(key, std::move(req)));
+}
+
 }  // namespace rapyer::test
 
 int main(int argc, char** argv) {

@@ -84,6 +84,10 @@ class model_test : public redis_test {
   void TearDown() override;
   /// A raw command on the default client, for checking Redis's state.
   reply raw(request req);
+  /// A raw command on every primary (one on a standalone server), e.g. SCRIPT FLUSH; the replies.
+  std::vector<reply> raw_on_every_primary(request req);
+  /// A raw keyless command on the node that owns `key` (SCRIPT EXISTS, OBJECT …).
+  reply raw_on_node_of(const std::string& key, request req);
   template <class... Args>
   reply raw(std::string_view command, const Args&... args) {
     request req;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct embedded_sentinel_options {
   std::string password;
   /// requirepass of the sentinels; empty: none.
   std::string sentinel_password;
+  /// TLS everywhere: data nodes and sentinels also listen for TLS and talk TLS to each other
+  /// (`tls-replication yes`); the sentinels name the TLS ports, and url() is a rediss-sentinel://
+  /// URL trusting tls->ca_file. The setup itself checks readiness on the plain ports.
+  std::optional<embedded_server_tls> tls;
   /// How long a primary may stay silent before the sentinels consider it down.
   std::chrono::milliseconds down_after{500};
   /// Sentinel's failover-timeout: among others, how soon a failed failover may be retried.
@@ -36,9 +41,11 @@ class embedded_sentinel {
   embedded_sentinel& operator=(const embedded_sentinel&) = delete;
 
   /// redis-sentinel://[:<password>@]127.0.0.1:<s1>,127.0.0.1:<s2>,127.0.0.1:<s3>
-  /// [?sentinel_password=<sentinel password>]#<master name> (passwords as given, not encoded)
+  /// [?sentinel_password=<sentinel password>]#<master name> (passwords as given, not encoded), or
+  /// rediss-sentinel://…?ssl_ca_certs=<CA file>… with options.tls.
   std::string url() const;
   const std::string& master_name() const noexcept { return options_.master_name; }
+  /// Ports as clients reach them (the TLS ports with options.tls).
   /// The data node that is primary: the first one at the start, then the one wait_for_failover found.
   std::uint16_t primary_port() const noexcept;
   /// The other data node (the replica, until a failover).
@@ -56,6 +63,7 @@ class embedded_sentinel {
   std::uint16_t wait_for_failover(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
+  std::uint16_t reachable_port(const embedded_server& server) const noexcept;
   bool replica_streaming() const;
   void wait_until_ready();
 

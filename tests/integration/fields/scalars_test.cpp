@@ -146,9 +146,11 @@ TEST_F(ScalarFieldTest, DatetimeAddIsServerSideCalendarArithmetic) {
 TEST_F(ScalarFieldTest, ScriptsAreReloadedAfterScriptFlush) {
   Everything e = saved();
   run(e.p_str.aappend("1"));
-  raw("SCRIPT", "FLUSH");
+  raw_on_every_primary(rapyer::request().push("SCRIPT", "FLUSH"));
   EXPECT_EQ(run(e.p_str.aappend("2")), "ab12");
-  EXPECT_EQ(raw("SCRIPT", "EXISTS", rapyer::detail::scripts::string_append.sha()).as_array().at(0).as_integer(), 1);
+  const auto exists = raw_on_node_of(
+      e.key(), rapyer::request().push("SCRIPT", "EXISTS", rapyer::detail::scripts::string_append.sha()));
+  EXPECT_EQ(exists.as_array().at(0).as_integer(), 1);
 }
 
 TEST_F(ScalarFieldTest, ProxiesBehaveLikeTheirValues) {

@@ -48,12 +48,17 @@ class router : public std::enable_shared_from_this<router> {
   using argv_list = std::vector<std::vector<std::string_view>>;
   struct deadline_state;
 
-  // Sends commands[indices] (whole units) to their nodes (all to `ask_target`, after ASKING, when
-  // set), one request per node in parallel, and stores each reply at out[index]; then sends again
-  // exactly the commands that were redirected or never sent, within the call's budget.
+  // Where dispatch sends: by the slot map, or all to one node (after ASKING, for an ASK).
+  struct route {
+    std::optional<node_address> node;
+    bool asking = false;
+  };
+  // Sends commands[indices] (whole units) to their nodes, one request per node in parallel, and
+  // stores each reply at out[index]; then sends again exactly the commands that were redirected
+  // or never sent, within the call's budget.
   static awaitable<void> dispatch(std::shared_ptr<router> self, const argv_list& commands,
                                   std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget,
-                                  std::optional<node_address> ask_target);
+                                  route to);
   static awaitable<std::shared_ptr<node_pool>> pool_of(std::shared_ptr<router> self, const node_address& node);
   // The primary of `slot`; any known node for keyless commands (nullopt).
   node_address node_of(std::optional<std::uint16_t> slot) const;
