@@ -35,8 +35,7 @@ awaitable<std::size_t> move_models(client& redis, const key_layout& layout, std:
   // interruption leaves a model in both places at worst, which the next run resolves.
   std::size_t moved = 0;
   atomic_blocks blocks(redis.is_cluster(), new_keys);
-  request restores;
-  blocks.append_to(restores, [&](request& block, std::span<const std::size_t> members) {
+  const auto restore_block = [&](request& block, std::span<const std::size_t> members) {
     for (const std::size_t i : members) {
       for (std::size_t s = 0; s < key_suffixes.size(); ++s) {
         const std::size_t at = (i * key_suffixes.size() + s) * 2;
@@ -48,8 +47,8 @@ awaitable<std::size_t> move_models(client& redis, const key_layout& layout, std:
       }
       push_reindex_call(block, new_keys[i], layout, ids[i], specs);
     }
-  });
-  const auto restored = co_await execute_with_script(redis, restores, &scripts::reindex);
+  };
+  const auto restored = co_await blocks.execute(redis, restore_block, &scripts::reindex);
   for (const auto* results : blocks.all_results(restored)) {
     for (const auto& r : *results) r.throw_if_error("RESTORE");
   }

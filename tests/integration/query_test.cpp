@@ -141,23 +141,18 @@ class QueryTest : public rapyer::test::model_test {
     return layout.index_key(layout.bucket_of(id), path);
   }
 
-  /// The replies of a command sent to each primary (the one server when standalone).
-  std::vector<rapyer::reply> on_every_primary(std::string_view command, const std::vector<std::string>& args = {}) {
-    return run([&]() -> awaitable<std::vector<rapyer::reply>> {
-      std::vector<rapyer::reply> replies;
-      for (auto& node : co_await rapyer::default_client().primaries()) {
-        rapyer::request req;
-        req.push(command, args);
-        replies.push_back((co_await node.execute(req)).front());
-      }
-      co_return replies;
-    }());
+  void flush_scripts() {
+    rapyer::request flush;
+    flush.push("SCRIPT", "FLUSH");
+    raw_on_every_primary(std::move(flush));
   }
 
   /// Keys stored on each primary.
   std::vector<long long> keys_per_primary() {
     std::vector<long long> counts;
-    for (const auto& r : on_every_primary("DBSIZE")) counts.push_back(r.as_integer());
+    rapyer::request dbsize;
+    dbsize.push("DBSIZE");
+    for (const auto& r : raw_on_every_primary(std::move(dbsize))) counts.push_back(r.as_integer());
     return counts;
   }
 
@@ -253,11 +248,11 @@ TEST_F(QueryTest, EveryWriteKeepsTheIndexCurrent) {
       ids_of(run(Member::afind(where(&Member::joined) > before + std::chrono::hours(24 * 365)))).contains(m.id()));
 
   // After SCRIPT FLUSH the operation still runs once: only the index update is resent.
-  on_every_primary("SCRIPT", {"FLUSH"});
+  flush_scripts();
   run(m.age.aincrease(1));
   EXPECT_EQ(raw("HGET", m.key(), "age").as_string(), "6");
   EXPECT_TRUE(ages(6));
-  on_every_primary("SCRIPT", {"FLUSH"});
+  flush_scripts();
   run(m.age.amultiply(2));  // the operation's own script was missing: the whole MULTI is resent
   EXPECT_EQ(raw("HGET", m.key(), "age").as_string(), "12");
   EXPECT_TRUE(ages(12));
@@ -321,7 +316,7 @@ TEST_F(QueryTest, EntriesOfModelsThatVanishedAreRemovedByTheQueryThatMeetsThem) 
 }
 
 TEST_F(QueryTest, TextWithNulAndHighBytesIsMatchedExactly) {
-  on_every_primary("FLUSHALL");
+  rapyer::test::redis_test::SetUp();  // empties every primary
   const std::vector<std::string> texts = {std::string("a"),
                                           std::string("a\0", 2),
                                           std::string("a\0b", 3),
