@@ -56,8 +56,9 @@ awaitable<std::vector<std::vector<std::string>>> read_index_ranges(client& redis
   ids.reserve(ranges.size());
   for (std::size_t i = 0; i < ranges.size(); ++i) {
     std::vector<index_hit> hits;
-    for (std::size_t at = i * buckets; at < (i + 1) * buckets; ++at) {
-      found[at].throw_if_error(lookups.command_name(at));
+    for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
+      const std::size_t at = i * buckets + bucket;
+      found[at].throw_if_error(lookups.command_name(at) + " " + layout.index_key(bucket, ranges[i]->path));
       append_index_hits(ranges[i]->kind, found[at], hits);
     }
     ids.push_back(merge_index_hits(ranges[i]->kind, std::move(hits)));

@@ -14,16 +14,19 @@ std::size_t key_layout::bucket_of(std::string_view id) const noexcept {
   return buckets_ == 0 ? 0 : cluster::crc16(id) % buckets_;
 }
 
-std::string key_layout::bucket_tag(std::size_t bucket) const {
-  return name_ + "#" + std::to_string(bucket);
+void key_layout::append_bucket_tag(std::string& key, std::size_t bucket) const {
+  key.append("{").append(name_).append("#").append(std::to_string(bucket)).append("}");
 }
 
 std::string key_layout::model_key(std::string_view id, std::string_view suffix) const {
   std::string key;
   key.reserve(head_.size() + id.size() + name_.size() + 12 + suffix.size());
-  key.append(head_).append(":{");
-  if (buckets_ > 0) key.append(bucket_tag(bucket_of(id))).append("}:{");
-  key.append(id).append("}");
+  key.append(head_).append(":");
+  if (buckets_ > 0) {
+    append_bucket_tag(key, bucket_of(id));
+    key.append(":");
+  }
+  key.append("{").append(id).append("}");
   if (!suffix.empty()) key.append(":").append(suffix);
   return key;
 }
@@ -51,7 +54,10 @@ std::optional<std::string> key_layout::id_of(std::string_view key) const {
 
 std::string key_layout::index_key(std::size_t bucket, std::string_view path) const {
   std::string key = head_ + ":";
-  if (buckets_ > 0) key.append("{").append(bucket_tag(bucket)).append("}:");
+  if (buckets_ > 0) {
+    append_bucket_tag(key, bucket);
+    key.append(":");
+  }
   key.append("index:").append(path);
   return key;
 }

@@ -338,7 +338,8 @@ class AtomicRedisModel : public detail::model_base {
     }
     if (!expired.empty()) {
       request cleanup;
-      for (const auto& key : expired) detail::push_reindex_call(cleanup, key, class_layout(), id_of(key), class_indexes());
+      for (const auto& key : expired)
+        detail::push_reindex_call(cleanup, key, class_layout(), id_of(key), class_indexes());
       co_await detail::execute_with_script(class_client(), cleanup, &detail::scripts::reindex);
     }
     co_return out;

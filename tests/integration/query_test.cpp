@@ -130,7 +130,8 @@ class QueryTest : public rapyer::test::model_test {
   long long across_buckets(std::string_view command, const std::string& path, const std::string& suffix = "") {
     const auto& layout = Member::class_layout();
     long long total = 0;
-    for (std::size_t b = 0; b < layout.buckets(); ++b) total += raw(command, layout.index_key(b, path) + suffix).as_integer();
+    for (std::size_t b = 0; b < layout.buckets(); ++b)
+      total += raw(command, layout.index_key(b, path) + suffix).as_integer();
     return total;
   }
 
@@ -373,7 +374,8 @@ TEST_F(QueryTest, TimestampsAreNumbersMovedServerSideAndQueriedByRange) {
   }
   run(Visit::ainsert(std::span<const Visit>(visits)));
   EXPECT_EQ(raw("HGET", visits[1].key(), "at").as_string(), "1700000600.000007");
-  EXPECT_EQ(raw("ZSCORE", shard_of<Visit>(visits[1].id(), "at"), visits[1].id()).as_string(), "1700000600.0000069");  // a double
+  EXPECT_EQ(raw("ZSCORE", shard_of<Visit>(visits[1].id(), "at"), visits[1].id()).as_string(),
+            "1700000600.0000069");  // a double
 
   const auto window = run(Visit::afind(where(&Visit::at)
                                            .between(base + std::chrono::minutes(10) + std::chrono::microseconds(7),
@@ -410,7 +412,8 @@ TEST_F(QueryTest, IndexMatchesTheDataAfterConcurrentIncrementsAcrossProcesses) {
   for (std::size_t i = 0; i < 10; ++i) {
     const long long expected = static_cast<long long>(i) + processes * coroutines / 10;
     EXPECT_EQ(raw("HGET", keys[i], "age").as_string(), std::to_string(expected));
-    EXPECT_EQ(raw("ZSCORE", shard_of<Member>(members[i].id(), "age"), members[i].id()).as_string(), std::to_string(expected));
+    EXPECT_EQ(raw("ZSCORE", shard_of<Member>(members[i].id(), "age"), members[i].id()).as_string(),
+              std::to_string(expected));
     EXPECT_TRUE(ids_of(run(Member::afind(where(&Member::age) == expected))).contains(members[i].id()));
   }
 }
@@ -462,8 +465,9 @@ TEST_F(QueryTest, QueriesStayExactWhileBucketsMoveBetweenPrimaries) {
   const auto primaries = cluster.primaries();
   std::map<std::size_t, int> buckets_on;
   for (const std::size_t node : before) ++buckets_on[node];
-  const std::size_t from =
-      std::max_element(buckets_on.begin(), buckets_on.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
+  const std::size_t from = std::max_element(buckets_on.begin(), buckets_on.end(), [](auto& a, auto& b) {
+                             return a.second < b.second;
+                           })->first;
   const std::size_t to = from == primaries.front() ? primaries.back() : primaries.front();
   cluster.migrate_slots(from, to, 2000);
   const auto after = owners();

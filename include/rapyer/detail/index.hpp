@@ -20,9 +20,9 @@
 #include <type_traits>
 #include <vector>
 
+#include "rapyer/client.hpp"
 #include "rapyer/detail/key_layout.hpp"
 #include "rapyer/detail/type_traits.hpp"
-#include "rapyer/client.hpp"
 #include "rapyer/reply.hpp"
 
 namespace rapyer::detail {

@@ -42,8 +42,8 @@ class key_layout {
   key_layout unbucketed() const { return {prefix_, name_, 0}; }
 
  private:
-  /// "<Name>#<b>", the hash tag of a bucket.
-  std::string bucket_tag(std::size_t bucket) const;
+  /// Appends "{<Name>#<b>}", the hash tag of a bucket.
+  void append_bucket_tag(std::string& key, std::size_t bucket) const;
 
   std::string prefix_;
   std::string name_;

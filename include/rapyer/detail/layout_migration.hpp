@@ -18,7 +18,6 @@ namespace rapyer::detail {
 /// model: DUMP and PTTL of its old keys; RESTORE of its new keys with its index entries in one
 /// MULTI/EXEC; DEL of the old keys. Idempotent: run again after an interruption, it finishes.
 awaitable<std::size_t> migrate_to_buckets(client& redis, const key_layout& layout,
-                                          std::span<const std::string> key_suffixes,
-                                          std::span<const index_spec> specs);
+                                          std::span<const std::string> key_suffixes, std::span<const index_spec> specs);
 
 }  // namespace rapyer::detail
