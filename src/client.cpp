@@ -58,7 +58,9 @@ awaitable<void> client::connect() {
   if (state->cluster) co_return;
   state->cluster = co_await detail::cluster::router::discover(state->executor, state->config, state->standalone);
   if (!state->cluster && state->config.wait_replicas > 0) {
-    const reply table = co_await state->standalone->execute_one(request().push("COMMAND"));
+    request command_request;  // named: GCC 12 mishandles temporaries inside co_await expressions
+    command_request.push("COMMAND");
+    const reply table = co_await state->standalone->execute_one(std::move(command_request));
     state->standalone->set_command_table(std::make_shared<const detail::cluster::command_table>(
         detail::cluster::command_table::from_command_reply(table)));
   }

@@ -54,10 +54,11 @@ Int parse_number(std::string_view text, std::string_view what, std::string_view 
   return *value;
 }
 
-int parse_database(std::string_view text, std::string_view what) {
-  const int db = parse_number<int>(text, what);
-  if (db < 0) throw_invalid(what, text);
-  return db;
+int parse_non_negative(std::string_view text, std::string_view what) {
+  constexpr std::string_view expected = "a whole number, at least 0";
+  const int value = parse_number<int>(text, what, expected);
+  if (value < 0) throw_invalid(what, text, expected);
+  return value;
 }
 
 std::size_t parse_positive(std::string_view text, std::string_view what) {
@@ -134,6 +135,11 @@ void set_client(client_config& cfg, std::string_view name, std::string_view valu
   cfg.*member = parse(value, name);
 }
 
+template <auto member, auto parse>
+void set_cluster(client_config& cfg, std::string_view name, std::string_view value) {
+  cfg.cluster.*member = parse(value, name);
+}
+
 struct url_option {
   std::string_view name;
   option_scope scope;
@@ -142,7 +148,7 @@ struct url_option {
 
 // Every parameter a Redis URL may carry; the ssl_* names are redis-py's.
 constexpr url_option url_options[] = {
-    {"db", option_scope::any_url, set_connection<&connection_config::database, parse_database>},
+    {"db", option_scope::any_url, set_connection<&connection_config::database, parse_non_negative>},
     {"user", option_scope::unix_url, set_connection<&connection_config::username, parse_text>},
     {"password", option_scope::unix_url, set_connection<&connection_config::password, parse_text>},
     {"client_name", option_scope::any_url, set_connection<&connection_config::client_name, parse_text>},
@@ -169,6 +175,11 @@ constexpr url_option url_options[] = {
     {"max_leases", option_scope::client_url, set_client<&client_config::max_leases, parse_positive>},
     {"lease_wait_timeout", option_scope::client_url, set_client<&client_config::lease_wait_timeout, parse_duration>},
     {"lease_idle_timeout", option_scope::client_url, set_client<&client_config::lease_idle_timeout, parse_duration>},
+    {"wait_replicas", option_scope::client_url, set_client<&client_config::wait_replicas, parse_non_negative>},
+    {"wait_timeout", option_scope::client_url, set_client<&client_config::wait_timeout, parse_duration>},
+    {"cluster_max_redirects", option_scope::client_url, set_cluster<&cluster_config::max_redirects, parse_non_negative>},
+    {"cluster_refresh_interval", option_scope::client_url,
+     set_cluster<&cluster_config::refresh_interval, parse_duration>},
 };
 
 // Which config the URL is parsed for: connection_config::from_url has no pool to size.
@@ -327,7 +338,7 @@ client_config parse_url(std::string_view url, url_target target) {
       connection.seeds.assign(nodes.begin() + 1, nodes.end());
     }
     if (slash != std::string_view::npos && slash + 1 < rest.size()) {
-      connection.database = parse_database(rest.substr(slash + 1), "database number");
+      connection.database = parse_non_negative(rest.substr(slash + 1), "database number");
     }
   }
   apply_query(cfg, params, target);

@@ -153,8 +153,9 @@ struct client_config {
   std::chrono::milliseconds wait_timeout{1000};
 
   /// connection_config::from_url's URLs, whose parameters may also set `pool_size` and
-  /// `max_leases` (whole numbers, at least 1), `lease_wait_timeout` and `lease_idle_timeout`
-  /// (durations).
+  /// `max_leases` (whole numbers, at least 1), `lease_wait_timeout`, `lease_idle_timeout` and
+  /// `wait_timeout` (durations), `wait_replicas` (at least 0), and the cluster settings
+  /// `cluster_max_redirects` (at least 0) and `cluster_refresh_interval` (a duration).
   static client_config from_url(std::string_view url);
 };
 

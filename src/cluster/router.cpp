@@ -86,10 +86,15 @@ router::router(asio::any_io_executor executor, client_config config, std::shared
 
 awaitable<std::shared_ptr<router>> router::discover(asio::any_io_executor executor, client_config config,
                                                     std::shared_ptr<node_pool> seed) {
-  const reply info = co_await seed->execute_one(request().push("INFO", "cluster"));
+  // Requests are named: GCC 12 mishandles temporaries inside co_await expressions (README).
+  request info_request;
+  info_request.push("INFO", "cluster");
+  const reply info = co_await seed->execute_one(std::move(info_request));
   if (info.as_string().find("cluster_enabled:1") == std::string::npos) co_return nullptr;
   auto self = std::make_shared<router>(std::move(executor), std::move(config), seed);
-  const auto replies = co_await seed->execute(request().push("CLUSTER", "SLOTS").push("COMMAND"));
+  request topology;
+  topology.push("CLUSTER", "SLOTS").push("COMMAND");
+  const auto replies = co_await seed->execute(std::move(topology));
   replies[0].throw_if_error("CLUSTER SLOTS");
   replies[1].throw_if_error("COMMAND");
   const node_address seed_address = address_of(seed->config().connection);
@@ -142,7 +147,8 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
   budget.whole = &req;  // `commands` point into it: it stays here until the call ends
   std::vector<std::size_t> all(commands.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
-  co_await dispatch(self, commands, std::move(all), out, budget, route{});
+  const route by_slot_map;
+  co_await dispatch(self, commands, std::move(all), out, budget, by_slot_map);
   co_return out;
 }
 
@@ -176,10 +182,14 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
   if (leading > 0) {
     const std::vector<std::size_t> prefix(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(leading));
     std::vector<awaitable<void>> loads;
-    for (const auto& node : nodes) loads.push_back(dispatch(self, commands, prefix, out, budget, route{node, false}));
+    for (const auto& node : nodes) {
+      const route to_node{node, false};
+      loads.push_back(dispatch(self, commands, prefix, out, budget, to_node));
+    }
     co_await run_all(self->executor_, std::move(loads));
     indices.erase(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(leading));
-    co_return co_await dispatch(self, commands, std::move(indices), out, budget, route{});
+    const route by_slot_map;
+    co_return co_await dispatch(self, commands, std::move(indices), out, budget, by_slot_map);
   }
 
   std::vector<std::vector<reply>> part_replies(parts.size());
@@ -265,13 +275,15 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
     std::sort(again.begin(), again.end());
     std::vector<std::size_t> positions;
     for (const std::size_t k : again) positions.push_back(indices[k]);
-    co_await dispatch(self, commands, std::move(positions), out, budget, route{});
+    const route by_slot_map;
+    co_await dispatch(self, commands, std::move(positions), out, budget, by_slot_map);
   }
   for (auto& [target, ks] : asked) {
     std::sort(ks.begin(), ks.end());
     std::vector<std::size_t> positions;
     for (const std::size_t k : ks) positions.push_back(indices[k]);
-    co_await dispatch(self, commands, std::move(positions), out, budget, route{target, true});
+    const route asking{target, true};
+    co_await dispatch(self, commands, std::move(positions), out, budget, asking);
   }
 }
 
@@ -304,7 +316,9 @@ awaitable<void> router::refresh(std::shared_ptr<router> self) {
   for (const auto& pool : candidates) {
     if (self->closed_) break;
     try {
-      const reply slots = co_await pool->execute_one(request().push("CLUSTER", "SLOTS"));
+      request slots_request;
+      slots_request.push("CLUSTER", "SLOTS");
+      const reply slots = co_await pool->execute_one(std::move(slots_request));
       auto map = slot_map::from_cluster_slots(slots, pool->config().connection.host);
       if (map.empty()) continue;
       self->map_ = std::move(map);

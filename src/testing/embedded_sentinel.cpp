@@ -230,6 +230,18 @@ void embedded_sentinel::failover() {
   }
 }
 
+void embedded_sentinel::restart_old_primary() {
+  nodes_[1 - primary_]->start();
+  const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
+  while (!replica_streaming()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw timeout_error("embedded_sentinel: the restarted old primary did not become a streaming replica within " +
+                          std::to_string(options_.start_timeout.count()) + " ms");
+    }
+    std::this_thread::sleep_for(poll_interval);
+  }
+}
+
 std::uint16_t embedded_sentinel::wait_for_failover(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   const std::string old_port = std::to_string(primary_port());

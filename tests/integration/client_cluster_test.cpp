@@ -195,7 +195,9 @@ TEST_F(client_cluster, ALeaseForAKeyIsOnItsNode) {
     const std::string key = "lease:" + std::to_string(i);
     const auto replies = run([](std::shared_ptr<client> on, std::string k, int value) -> awaitable<std::vector<reply>> {
       auto lease = co_await on->lease(k);
-      co_return co_await lease.execute(request().push("WATCH", k).push("MULTI").push("SET", k, value).push("EXEC"));
+      request transaction;  // named: GCC 12 mishandles temporaries inside co_await expressions
+      transaction.push("WATCH", k).push("MULTI").push("SET", k, value).push("EXEC");
+      co_return co_await lease.execute(std::move(transaction));
     }(redis, key, i));
     EXPECT_TRUE(replies.back().is_array()) << replies.back().to_debug_string();
     EXPECT_EQ(stored(key), std::to_string(i));

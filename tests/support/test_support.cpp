@@ -60,6 +60,11 @@ awaitable<void> sleep_for(std::chrono::milliseconds duration) {
 
 bool run_in_processes(int processes, int coroutines, std::function<awaitable<void>(int)> setup,
                       std::function<awaitable<void>(int, int)> work) {
+  return run_in_processes(server_url(), processes, coroutines, std::move(setup), std::move(work));
+}
+
+bool run_in_processes(const std::string& url, int processes, int coroutines,
+                      std::function<awaitable<void>(int)> setup, std::function<awaitable<void>(int, int)> work) {
   std::vector<pid_t> children;
   for (int p = 0; p < processes; ++p) {
     const pid_t pid = ::fork();
@@ -71,7 +76,7 @@ bool run_in_processes(int processes, int coroutines, std::function<awaitable<voi
     int failures = 0;
     {
       boost::asio::io_context ctx;
-      auto redis = std::make_shared<client>(ctx.get_executor(), server_url());
+      auto redis = std::make_shared<client>(ctx.get_executor(), url);
       int done = 0;
       const auto report = [&](std::exception_ptr e) {
         if (!e) return;

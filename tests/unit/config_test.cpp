@@ -191,7 +191,7 @@ TEST(ConnectionConfig, RejectsBadOptionValuesNamingTheOption) {
             "invalid tcp_keepalive in Redis URL: '' (true, false, 1, 0, yes or no)");
   EXPECT_EQ(url_error<connection_config>("redis://h?wait_for_reconnect=TRUE"),
             "invalid wait_for_reconnect in Redis URL: 'TRUE' (true, false, 1, 0, yes or no)");
-  EXPECT_EQ(url_error<connection_config>("redis://h?db=-1"), "invalid db in Redis URL: '-1'");
+  EXPECT_EQ(url_error<connection_config>("redis://h?db=-1"), "invalid db in Redis URL: '-1' (a whole number, at least 0)");
 }
 
 TEST(ConnectionConfig, RejectsUnknownOptions) {
@@ -204,7 +204,8 @@ TEST(ConnectionConfig, RejectsUnknownOptions) {
 }
 
 TEST(ConnectionConfig, RejectsClientOptions) {
-  for (const char* name : {"pool_size", "max_leases", "lease_wait_timeout", "lease_idle_timeout"}) {
+  for (const char* name : {"pool_size", "max_leases", "lease_wait_timeout", "lease_idle_timeout", "wait_replicas",
+                           "wait_timeout", "cluster_max_redirects", "cluster_refresh_interval"}) {
     EXPECT_EQ(url_error<connection_config>(std::string("redis://h?") + name + "=1"),
               std::string("parameter '") + name + "' is a client option: use client_config::from_url");
   }
@@ -216,7 +217,22 @@ TEST(ClientConfig, DefaultsAreDocumentedValues) {
   EXPECT_EQ(c.max_leases, 64u);
   EXPECT_EQ(c.lease_wait_timeout, 5000ms);
   EXPECT_EQ(c.lease_idle_timeout, 60000ms);
+  EXPECT_EQ(c.wait_replicas, 0);
+  EXPECT_EQ(c.wait_timeout, 1000ms);
+  EXPECT_EQ(c.cluster.max_redirects, 16);
+  EXPECT_EQ(c.cluster.refresh_interval, 30000ms);
   EXPECT_EQ(client_config::from_url("redis://h").max_leases, 64u);
+}
+
+TEST(ClientConfig, ParsesDurabilityAndClusterOptions) {
+  const auto c = client_config::from_url(
+      "redis://h1:7000,h2:7001?wait_replicas=1&wait_timeout=250ms&cluster_max_redirects=5&cluster_refresh_interval=2s");
+  EXPECT_EQ(c.wait_replicas, 1);
+  EXPECT_EQ(c.wait_timeout, 250ms);
+  EXPECT_EQ(c.cluster.max_redirects, 5);
+  EXPECT_EQ(c.cluster.refresh_interval, 2000ms);
+  EXPECT_EQ(url_error<client_config>("redis://h?wait_replicas=-1"),
+            "invalid wait_replicas in Redis URL: '-1' (a whole number, at least 0)");
 }
 
 TEST(ClientConfig, ParsesClientAndConnectionOptions) {
