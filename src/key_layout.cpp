@@ -52,6 +52,8 @@ std::optional<std::string> key_layout::id_of(std::string_view key) const {
   return id;
 }
 
+bool key_layout::has_bucket_tag(std::string_view key) const { return key.starts_with(head_ + ":{" + name_ + "#"); }
+
 std::string key_layout::index_key(std::size_t bucket, std::string_view path) const {
   std::string key = head_ + ":";
   if (buckets_ > 0) {

@@ -9,7 +9,6 @@
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_base.hpp"
 #include "rapyer/detail/model_registry.hpp"
-#include "rapyer/detail/script.hpp"
 
 namespace rapyer::detail {
 namespace {
@@ -69,9 +68,9 @@ awaitable<std::size_t> migrate_to_buckets(client& redis, const key_layout& layou
                                           std::span<const index_spec> specs) {
   const key_layout old_layout = layout.unbucketed();
   std::vector<std::string> old_keys;
-  // The old pattern matches the new keys too: only keys of the old layout alone are moved.
+  // The old pattern matches the bucketed keys too: they are left alone.
   for (auto& key : co_await scan_model_keys(redis, old_layout.scan_pattern(), std::nullopt)) {
-    if (!layout.id_of(key) && old_layout.id_of(key)) old_keys.push_back(std::move(key));
+    if (!layout.has_bucket_tag(key) && old_layout.id_of(key)) old_keys.push_back(std::move(key));
   }
   constexpr std::size_t batch = 256;
   std::size_t moved = 0;

@@ -514,9 +514,14 @@ class AtomicRedisModel : public detail::model_base {
 
   /// The id part of a key of this class, or usage_error for a key of another class.
   static std::string id_of(const std::string& key) {
-    auto id = class_layout().id_of(key);
-    if (!id) throw usage_error("'" + key + "' is not a key of model " + class_name());
-    return std::move(*id);
+    const auto& layout = class_layout();
+    auto id = layout.id_of(key);
+    if (id) return std::move(*id);
+    if (layout.buckets() > 0 && !layout.has_bucket_tag(key) && layout.unbucketed().id_of(key)) {
+      throw usage_error("'" + key + "' is a key of " + class_name() +
+                        " stored before index buckets: move it with amigrate_layout()");
+    }
+    throw usage_error("'" + key + "' is not a key of model " + class_name());
   }
 
   /// The models at `keys`, read in one round trip, each consistently (see detail::atomic_blocks);

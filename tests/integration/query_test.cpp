@@ -500,8 +500,16 @@ TEST_F(QueryTest, TheMigrationMovesModelsOfTheUnbucketedLayoutToTheirBuckets) {
   current.age = 7;
   current.name = "n3";
   run(current.save());
-  // Before: the models are not where this version looks.
+  // Before: the models are not where this version looks, and their keys are named as old ones.
   EXPECT_FALSE(run(Legacy::afind_one(where(&Legacy::age) == 5)).has_value());
+  try {
+    (void)run(Legacy::get("Legacy:{old5}"));
+    ADD_FAILURE() << "a key of the unbucketed layout was read";
+  } catch (const rapyer::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'Legacy:{old5}' is a key of Legacy stored before index buckets"),
+              std::string::npos)
+        << e.what();
+  }
 
   EXPECT_EQ(run(Legacy::amigrate_layout()), 40U);
   for (int i = 0; i < 40; ++i) {

@@ -32,6 +32,9 @@ class key_layout {
   /// The id in a model key of this layout, or nullopt for any other key (of another class or
   /// layout, a collection or index key, a bucket that is not the id's).
   std::optional<std::string> id_of(std::string_view key) const;
+  /// Whether `key` carries a bucket tag of this class ("<prefix><Name>:{<Name>#"), whatever the
+  /// bucket count: such a key is never one of the unbucketed layout.
+  bool has_bucket_tag(std::string_view key) const;
   /// The index shard of `path` in `bucket`; unbucketed: the class-wide "<prefix><Name>:index:<path>"
   /// of layouts before buckets, which amigrate_layout() removes.
   std::string index_key(std::size_t bucket, std::string_view path) const;

@@ -68,6 +68,15 @@ TEST(KeyLayout, KeysThatTheLayoutDoesNotMakeAreNotParsed) {
   EXPECT_EQ(indexed.id_of("app:User:{User#3}:{" + id + "}"), id);
 }
 
+TEST(KeyLayout, KeysWithABucketTagAreNeverKeysOfTheUnbucketedLayout) {
+  EXPECT_TRUE(indexed.has_bucket_tag("app:User:{User#3}:{123456789}"));
+  EXPECT_TRUE(indexed.has_bucket_tag("app:User:{User#40}:{x}"));  // of another bucket count
+  EXPECT_TRUE(plain.has_bucket_tag("app:User:{User#3}:{123456789}"));
+  EXPECT_FALSE(indexed.has_bucket_tag("app:User:{123456789}"));
+  EXPECT_FALSE(indexed.has_bucket_tag("app:User:{User}"));
+  EXPECT_FALSE(indexed.has_bucket_tag("app:Other:{Other#3}:{x}"));
+}
+
 TEST(KeyLayout, TheRegistryFindsAClassByTheHeadOfItsKeys) {
   EXPECT_EQ(key_head_of(indexed.model_key("u1")), "app:User");
   EXPECT_EQ(key_head_of(plain.model_key("u1")), "app:User");
