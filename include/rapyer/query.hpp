@@ -3,8 +3,9 @@
 //   auto adults = co_await User::afind(rapyer::where(&User::age) >= 18 &&
 //                                      rapyer::where(&User::address, &Address::city) == "Paris");
 //
-// A condition reads one index range; && intersects and || unites the ids found, in the order of
-// the first condition's index (ascending value). Every model read is checked against the whole
+// A condition reads one index range (from the shard of every bucket, merged in index order:
+// detail::read_index_ranges); && intersects and || unites the ids found, in the order of the
+// first condition's index (ascending value). Every model read is checked against the whole
 // query again, so results are exact even where the index is approximate (a number index scores
 // doubles, so integers beyond 2^53 share scores) or is behind a concurrent write.
 #pragma once
