@@ -24,32 +24,37 @@ awaitable<std::size_t> move_models(client& redis, const key_layout& layout, std:
     }
   }
   const auto dumped = co_await redis.execute(dumps);
+  // The DUMP reply of a model's key; its PTTL reply follows it.
+  const auto dump_at = [&](std::size_t model, std::size_t key) { return (model * key_suffixes.size() + key) * 2; };
   std::vector<std::string> ids;
   std::vector<std::string> new_keys;
-  for (const auto& key : old_keys) {
-    ids.push_back(*layout.unbucketed().id_of(key));
+  std::size_t moved = 0;  // models whose hash was found
+  for (std::size_t i = 0; i < old_keys.size(); ++i) {
+    ids.push_back(*layout.unbucketed().id_of(old_keys[i]));
     new_keys.push_back(layout.model_key(ids.back()));
+    for (std::size_t k = 0; k < key_suffixes.size(); ++k) {
+      dumped[dump_at(i, k)].throw_if_error("DUMP " + old_keys[i] + key_suffixes[k]);
+    }
+    if (!dumped[dump_at(i, 0)].is_nil()) ++moved;
   }
   // A model's new keys appear at once, with its index entries; the old ones go afterwards, so an
-  // interruption leaves a model in both places at worst, which the next run resolves.
-  std::size_t moved = 0;
+  // interruption leaves a model in both places at worst, which the next run resolves. A block
+  // that met NOSCRIPT is sent again: its RESTOREs repeat safely (REPLACE).
   atomic_blocks blocks(redis.is_cluster(), new_keys);
   const auto restore_block = [&](request& block, std::span<const std::size_t> members) {
     for (const std::size_t i : members) {
-      for (std::size_t s = 0; s < key_suffixes.size(); ++s) {
-        const std::size_t at = (i * key_suffixes.size() + s) * 2;
-        dumped[at].throw_if_error("DUMP");
+      for (std::size_t k = 0; k < key_suffixes.size(); ++k) {
+        const std::size_t at = dump_at(i, k);
         if (dumped[at].is_nil()) continue;  // an empty collection, or a model that is gone
-        if (s == 0) ++moved;
         const long long ttl_ms = std::max(dumped[at + 1].as_integer(), 0LL);
-        block.push("RESTORE", new_keys[i] + key_suffixes[s], ttl_ms, dumped[at].as_string(), "REPLACE");
+        block.push("RESTORE", new_keys[i] + key_suffixes[k], ttl_ms, dumped[at].as_string(), "REPLACE");
       }
       push_reindex_call(block, new_keys[i], layout, ids[i], specs);
     }
   };
   const auto restored = co_await blocks.execute(redis, restore_block, &scripts::reindex);
   for (const auto* results : blocks.all_results(restored)) {
-    for (const auto& r : *results) r.throw_if_error("RESTORE");
+    for (const auto& r : *results) r.throw_if_error("moving a model into " + layout.head() + "'s buckets");
   }
   request deletes;
   for (const auto& key : old_keys) {
