@@ -18,7 +18,7 @@ struct client_state {
   client_config config;
   // The server of a standalone deployment; on a cluster, the node connect() reached first.
   std::shared_ptr<node_pool> standalone;
-  std::shared_ptr<cluster::router> cluster;  // set by connect() on a cluster
+  std::shared_ptr<cluster::router> cluster;       // set by connect() on a cluster
   std::unique_ptr<sentinel_watch> primary_watch;  // Sentinel: moves the connections on +switch-master
 };
 

@@ -177,9 +177,11 @@ constexpr url_option url_options[] = {
     {"lease_idle_timeout", option_scope::client_url, set_client<&client_config::lease_idle_timeout, parse_duration>},
     {"wait_replicas", option_scope::client_url, set_client<&client_config::wait_replicas, parse_non_negative>},
     {"wait_timeout", option_scope::client_url, set_client<&client_config::wait_timeout, parse_duration>},
-    {"cluster_max_redirects", option_scope::client_url, set_cluster<&cluster_config::max_redirects, parse_non_negative>},
+    {"cluster_max_redirects", option_scope::client_url,
+     set_cluster<&cluster_config::max_redirects, parse_non_negative>},
     {"cluster_refresh_interval", option_scope::client_url,
      set_cluster<&cluster_config::refresh_interval, parse_duration>},
+    {"read_from_replicas", option_scope::client_url, set_cluster<&cluster_config::read_from_replicas, parse_bool>},
 };
 
 // Which config the URL is parsed for: connection_config::from_url has no pool to size.

@@ -694,6 +694,7 @@ request connection_impl::handshake_request() const {
   }
   if (config_.database != 0) req.push("SELECT", config_.database);
   if (!config_.client_name.empty()) req.push("CLIENT", "SETNAME", config_.client_name);
+  if (config_.readonly) req.push("READONLY");
   // The sentinels' answer may be outdated: the node must still have the role they named it for.
   if (config_.sentinel.enabled()) req.push("ROLE");
   req.push("CLIENT", "ID");  // what CLIENT UNBLOCK names when a blocking command is cancelled

@@ -91,6 +91,9 @@ struct connection_config {
   std::chrono::milliseconds health_check_interval{1000};
   /// SO_KEEPALIVE on TCP connections, so the kernel notices a peer that vanished.
   bool tcp_keepalive = true;
+  /// Sends READONLY in the handshake, so that a Redis Cluster replica serves reads of its
+  /// primary's slots; the client sets it with cluster_config::read_from_replicas.
+  bool readonly = false;
   /// Where connects, reconnects, timeouts, health-check failures and errors are reported.
   log_sink logger;
   /// TLS over TCP (not used with unix_socket).
@@ -130,6 +133,9 @@ struct cluster_config {
   /// The slot map is read again this often (and after MOVED or a lost connection); 0: never
   /// periodically.
   std::chrono::milliseconds refresh_interval{30000};
+  /// A request of read-only commands (GET, HGETALL, …, no MULTI) goes to a replica of its slot's
+  /// primary, in turn; it may read slightly stale data. Off: everything goes to primaries.
+  bool read_from_replicas = false;
 };
 
 struct client_config {

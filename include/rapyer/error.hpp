@@ -180,8 +180,7 @@ class cluster_error : public error {
 /// acknowledged it within wait_timeout: it may or may not survive a failover.
 class replication_error : public error {
  public:
-  replication_error(std::string message, long long acknowledged)
-      : error(std::move(message)), acknowledged_(acknowledged) {}
+  replication_error(const std::string& message, long long acknowledged) : error(message), acknowledged_(acknowledged) {}
   /// How many replicas acknowledged the write.
   long long acknowledged() const noexcept { return acknowledged_; }
 

@@ -58,7 +58,7 @@ awaitable<void> run_all(const asio::any_io_executor& executor, std::vector<await
   };
   auto state = std::make_shared<join>(executor, tasks.size());
   for (auto& task : tasks) {
-    asio::co_spawn(executor, std::move(task), [state](std::exception_ptr failure) {
+    asio::co_spawn(executor, std::move(task), [state](const std::exception_ptr& failure) {
       if (failure && !state->first_failure) state->first_failure = failure;
       if (--state->left == 0) state->done.cancel();
     });
@@ -82,6 +82,8 @@ router::router(asio::any_io_executor executor, client_config config, std::shared
   // A request for a node that is down fails at once with not_connected, so that it is routed
   // again after the map is refreshed instead of waiting for a node that may never come back.
   config_.connection.wait_for_reconnect = false;
+  config_.connection.readonly = config_.cluster.read_from_replicas;
+  config_.connection.seeds.clear();
 }
 
 awaitable<std::shared_ptr<router>> router::discover(asio::any_io_executor executor, client_config config,
@@ -102,20 +104,46 @@ awaitable<std::shared_ptr<router>> router::discover(asio::any_io_executor execut
   self->commands_ = std::make_shared<const command_table>(command_table::from_command_reply(replies[1]));
   seed->set_command_table(self->commands_);
   const auto nodes = self->map_.nodes();
-  if (std::find(nodes.begin(), nodes.end(), seed_address) != nodes.end()) self->pools_[seed_address] = seed;
+  // The seed's connections are reused, unless replica reads need READONLY in every handshake.
+  if (std::find(nodes.begin(), nodes.end(), seed_address) != nodes.end() && !self->config_.connection.readonly) {
+    self->pools_[seed_address] = seed;
+  }
   for (const auto& primary : self->map_.primaries()) co_await pool_of(self, primary);
   self->start_periodic_refresh();
   co_return self;
 }
 
-node_address router::node_of(std::optional<std::uint16_t> slot) const {
+std::shared_ptr<node_pool> router::direct_pool(const argv_list& commands, node_address& node) {
+  std::optional<std::uint16_t> slot;
+  for (const auto& argv : commands) {
+    if (argv.empty() || iequals(argv.front(), "WATCH")) return nullptr;
+    // A command across slots throws usage_error here, as in the general path: nothing is sent.
+    const auto own = slot_of(argv, *commands_);
+    if (!own) continue;
+    if (slot && *slot != *own) return nullptr;
+    slot = own;
+  }
+  node = node_of(slot);
+  const auto found = pools_.find(node);
+  return found == pools_.end() ? nullptr : found->second;
+}
+
+bool router::reads_only(const argv_list& commands) const {
+  return std::all_of(commands.begin(), commands.end(),
+                     [&](const auto& argv) { return !argv.empty() && commands_->is_readonly(argv.front()); });
+}
+
+node_address router::node_of(std::optional<std::uint16_t> slot, bool to_replica) {
   if (slot) {
-    if (const shard* owner = map_.shard_of(*slot)) return owner->primary;
+    if (const shard* owner = map_.shard_of(*slot)) {
+      if (to_replica && !owner->replicas.empty()) return owner->replicas[next_replica_++ % owner->replicas.size()];
+      return owner->primary;
+    }
     throw cluster_error("cluster: slot " + std::to_string(*slot) + " is not served by any node (cluster down?)");
   }
   // A command without keys goes to one primary: the seed's node when it is one.
   const auto primaries = map_.primaries();
-  const node_address seed_address = address_of(seed_->config().connection);
+  node_address seed_address = address_of(seed_->config().connection);
   if (primaries.empty() || std::find(primaries.begin(), primaries.end(), seed_address) != primaries.end()) {
     return seed_address;
   }
@@ -139,7 +167,6 @@ awaitable<std::shared_ptr<node_pool>> router::pool_of(std::shared_ptr<router> se
 
 awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, request req) {
   const argv_list commands = split_commands(req.payload());
-  std::vector<reply> out(commands.size());
   deadline_state budget;
   budget.deadline = self->config_.connection.command_timeout.count() > 0
                         ? clock::now() + self->config_.connection.command_timeout
@@ -147,6 +174,52 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
   budget.whole = &req;  // `commands` point into it: it stays here until the call ends
   std::vector<std::size_t> all(commands.size());
   std::iota(all.begin(), all.end(), std::size_t{0});
+  const bool to_replica = self->config_.cluster.read_from_replicas && self->reads_only(commands);
+  node_address node;
+  if (const auto pool = to_replica ? nullptr : self->direct_pool(commands, node)) {
+    // The usual case: one slot (a single command, a model's MULTI), its node connected. The
+    // request goes as it is, and only replies with errors are looked at again.
+    std::optional<std::vector<reply>> replies;
+    try {
+      replies = co_await pool->execute(req);
+    } catch (const not_connected&) {
+      // not sent: the general path below refreshes and routes again
+    } catch (const connection_error&) {
+      self->schedule_refresh();  // sent, perhaps applied: never resent
+      throw;
+    }
+    if (replies) {
+      if (std::none_of(replies->begin(), replies->end(), [](const reply& r) { return r.is_error(); })) {
+        co_return std::move(*replies);
+      }
+      sent_batch batch;
+      try {
+        batch.units = plan_units(commands, *self->commands_);
+      } catch (const usage_error&) {
+        co_return std::move(*replies);  // a shape the server judged by itself (MULTI without EXEC …)
+      }
+      batch.parts = group_by_node(batch.units, [](std::optional<std::uint16_t>) { return std::size_t{0}; });
+      batch.nodes.push_back(node);
+      batch.subset = commands;
+      batch.indices = all;
+      batch.part_replies.push_back(std::move(*replies));
+      std::vector<reply> out(commands.size());
+      co_await settle(self, commands, std::move(batch), out, budget);
+      co_return out;
+    }
+  }
+  std::vector<reply> out(commands.size());
+  if (to_replica) {
+    // A replica that is down or lagging behind a resharding: the primary answers instead.
+    std::exception_ptr replica_failed;
+    try {
+      const route replica_route{std::nullopt, false, true};
+      co_await dispatch(self, commands, all, out, budget, replica_route);
+    } catch (const connection_error&) {
+      replica_failed = std::current_exception();
+    }
+    if (!replica_failed) co_return out;
+  }
   const route by_slot_map;
   co_await dispatch(self, commands, std::move(all), out, budget, by_slot_map);
   co_return out;
@@ -155,21 +228,24 @@ awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, requ
 awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& commands,
                                  std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget,
                                  route to) {
-  const redirect_limits limits{self->config_.cluster.max_redirects};
-  argv_list subset;
-  subset.reserve(indices.size());
-  for (const std::size_t i : indices) subset.push_back(commands[i]);
+  sent_batch batch;
+  batch.indices = std::move(indices);
+  batch.subset.reserve(batch.indices.size());
+  for (const std::size_t i : batch.indices) batch.subset.push_back(commands[i]);
   // Throws usage_error for a transaction or a command across slots, before anything is sent.
-  const auto units = plan_units(subset, *self->commands_);
-  std::vector<node_address> nodes;
-  const auto parts = group_by_node(units, [&](std::optional<std::uint16_t> slot) {
-    const node_address node = to.node ? *to.node : self->node_of(slot);
-    const auto found = std::find(nodes.begin(), nodes.end(), node);
-    if (found != nodes.end()) return static_cast<std::size_t>(found - nodes.begin());
-    nodes.push_back(node);
-    return nodes.size() - 1;
+  batch.units = plan_units(batch.subset, *self->commands_);
+  batch.parts = group_by_node(batch.units, [&](std::optional<std::uint16_t> slot) {
+    const node_address node = to.node ? *to.node : self->node_of(slot, to.to_replica);
+    const auto found = std::find(batch.nodes.begin(), batch.nodes.end(), node);
+    if (found != batch.nodes.end()) return static_cast<std::size_t>(found - batch.nodes.begin());
+    batch.nodes.push_back(node);
+    return batch.nodes.size() - 1;
   });
-  const bool whole = !to.node && budget.whole != nullptr && parts.size() == 1 && indices.size() == commands.size();
+  const auto& subset = batch.subset;
+  const auto& parts = batch.parts;
+  const auto& nodes = batch.nodes;
+  const bool whole =
+      !to.node && budget.whole != nullptr && parts.size() == 1 && batch.indices.size() == commands.size();
   if (parts.size() > 1) budget.whole = nullptr;  // split: each part is a request of its own
 
   // Keyless commands leading a split request (SCRIPT LOAD before the scripts that need it) are
@@ -180,21 +256,20 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
     ++leading;
   }
   if (leading > 0) {
-    const std::vector<std::size_t> prefix(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(leading));
+    const std::vector<std::size_t> prefix(batch.indices.begin(),
+                                          batch.indices.begin() + static_cast<std::ptrdiff_t>(leading));
     std::vector<awaitable<void>> loads;
     for (const auto& node : nodes) {
       const route to_node{node, false};
       loads.push_back(dispatch(self, commands, prefix, out, budget, to_node));
     }
     co_await run_all(self->executor_, std::move(loads));
-    indices.erase(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(leading));
+    batch.indices.erase(batch.indices.begin(), batch.indices.begin() + static_cast<std::ptrdiff_t>(leading));
     const route by_slot_map;
-    co_return co_await dispatch(self, commands, std::move(indices), out, budget, by_slot_map);
+    co_return co_await dispatch(self, commands, std::move(batch.indices), out, budget, by_slot_map);
   }
 
-  std::vector<std::vector<reply>> part_replies(parts.size());
-  std::vector<std::size_t> unsent;  // subset positions of parts whose node was down: never sent
-  std::string down_error;
+  batch.part_replies.resize(parts.size());
   const auto send = [&](std::size_t p) -> awaitable<void> {
     const batch_part& part = parts[p];
     auto pool = co_await pool_of(self, nodes[part.node]);
@@ -206,17 +281,17 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
       req.append(build_part_request(subset, part.commands));
     }
     try {
-      part_replies[p] = co_await pool->execute(std::move(req));
+      batch.part_replies[p] = co_await pool->execute(std::move(req));
     } catch (const not_connected& down) {
-      unsent.insert(unsent.end(), part.commands.begin(), part.commands.end());
-      down_error = down.what();
+      batch.unsent.insert(batch.unsent.end(), part.commands.begin(), part.commands.end());
+      batch.down_error = down.what();
       co_return;
     } catch (const connection_error&) {
       // Sent, perhaps applied: never resent; the map is read again in case the node failed.
       self->schedule_refresh();
       throw;
     }
-    if (to.asking) part_replies[p].erase(part_replies[p].begin());
+    if (to.asking) batch.part_replies[p].erase(batch.part_replies[p].begin());
   };
   if (parts.size() == 1) {
     co_await send(0);
@@ -226,17 +301,23 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
     co_await run_all(self->executor_, std::move(sends));
   }
 
+  co_await settle(self, commands, std::move(batch), out, budget);
+}
+
+awaitable<void> router::settle(std::shared_ptr<router> self, const argv_list& commands, sent_batch batch,
+                               std::vector<reply>& out, deadline_state& budget) {
+  const redirect_limits limits{self->config_.cluster.max_redirects};
   // Commands answered with a redirection did not run: they go again, and only they.
-  std::vector<std::size_t> again;  // subset positions routed again by the map
+  std::vector<std::size_t> again;  // batch.subset positions routed again by the map
   std::map<node_address, std::vector<std::size_t>> asked;
-  bool pause = !unsent.empty();  // TRYAGAIN, CLUSTERDOWN or a node down: give the cluster a moment
-  for (std::size_t p = 0; p < parts.size(); ++p) {
-    if (part_replies[p].empty()) continue;  // not sent
-    for (const auto& redirected :
-         redirected_commands(units, parts[p], part_replies[p], nodes[parts[p].node].host)) {
+  bool pause = !batch.unsent.empty();  // TRYAGAIN, CLUSTERDOWN or a node down: give the cluster a moment
+  for (std::size_t p = 0; p < batch.parts.size(); ++p) {
+    if (batch.part_replies[p].empty()) continue;  // not sent
+    for (const auto& redirected : redirected_commands(batch.units, batch.parts[p], batch.part_replies[p],
+                                                      batch.nodes[batch.parts[p].node].host)) {
       const auto& why = redirected.redirect;
-      if (!budget.spend(subset[redirected.command].front(), why.slot, nodes[parts[p].node], redirected.error_message,
-                        limits)) {
+      if (!budget.spend(batch.subset[redirected.command].front(), why.slot, batch.nodes[batch.parts[p].node],
+                        redirected.error_message, limits)) {
         budget.give_up();
       }
       switch (decide(why, budget.redirects - 1, limits)) {
@@ -257,31 +338,34 @@ awaitable<void> router::dispatch(std::shared_ptr<router> self, const argv_list& 
       }
     }
   }
-  for (std::size_t p = 0; p < parts.size(); ++p) {
-    if (part_replies[p].empty()) part_replies[p].resize(parts[p].commands.size());  // filled when resent
+  for (std::size_t p = 0; p < batch.parts.size(); ++p) {
+    if (batch.part_replies[p].empty())
+      batch.part_replies[p].resize(batch.parts[p].commands.size());  // filled when resent
   }
-  auto merged = merge_replies(subset.size(), parts, std::move(part_replies));
-  for (std::size_t k = 0; k < subset.size(); ++k) out[indices[k]] = std::move(merged[k]);
+  auto merged = merge_replies(batch.subset.size(), batch.parts, std::move(batch.part_replies));
+  for (std::size_t k = 0; k < batch.subset.size(); ++k) out[batch.indices[k]] = std::move(merged[k]);
 
-  if (!unsent.empty()) {
-    const auto& first = subset[unsent.front()];
+  if (!batch.unsent.empty()) {
+    const auto& first = batch.subset[batch.unsent.front()];
     const auto slot = slot_of(first, *self->commands_);
-    if (!budget.spend(first.front(), slot.value_or(0), self->node_of(slot), down_error, limits)) budget.give_up();
+    if (!budget.spend(first.front(), slot.value_or(0), self->node_of(slot), batch.down_error, limits)) budget.give_up();
     co_await refresh(self);
-    again.insert(again.end(), unsent.begin(), unsent.end());
+    again.insert(again.end(), batch.unsent.begin(), batch.unsent.end());
   }
   if (pause) co_await pause_for(self->executor_, backoff(budget.redirects, limits));
   if (!again.empty()) {
     std::sort(again.begin(), again.end());
     std::vector<std::size_t> positions;
-    for (const std::size_t k : again) positions.push_back(indices[k]);
+    positions.reserve(again.size());
+    for (const std::size_t k : again) positions.push_back(batch.indices[k]);
     const route by_slot_map;
     co_await dispatch(self, commands, std::move(positions), out, budget, by_slot_map);
   }
   for (auto& [target, ks] : asked) {
     std::sort(ks.begin(), ks.end());
     std::vector<std::size_t> positions;
-    for (const std::size_t k : ks) positions.push_back(indices[k]);
+    positions.reserve(ks.size());
+    for (const std::size_t k : ks) positions.push_back(batch.indices[k]);
     const route asking{target, true};
     co_await dispatch(self, commands, std::move(positions), out, budget, asking);
   }

@@ -11,7 +11,10 @@
 // (field operations), save / get of a 10-field model with 3 collections, HINCRBY+ix = aincrease of
 // an indexed field (with its index update), and query = afind(where(age) == v) finding 10 of 1000
 // models (index range, then one read).
-// Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always a private server; REDIS_URL is
+// The cluster group runs against a private 3-primary Redis Cluster (no replicas): INCR over 10,000
+// keys, aincrease, save and get over 1,000 models, all spread over the primaries (one connection
+// each), each against `redis-benchmark --cluster` with its closest built-in test (incr, set, get).
+// Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always private servers; REDIS_URL is
 // ignored; --group runs only the cases of one group, e.g. INCR)
 #include <hiredis/hiredis.h>
 
@@ -27,6 +30,7 @@
 #include <iostream>
 #include <rapyer/detail/reply_reader.hpp>
 #include <rapyer/rapyer.hpp>
+#include <rapyer/testing/embedded_cluster.hpp>
 #include <rapyer/testing/embedded_server.hpp>
 #include <sstream>
 #include <string>
@@ -120,11 +124,20 @@ std::string shell_quote(std::string_view arg) {
   return out + "'";
 }
 
-/// redis-benchmark's requests per second for one command line (argv, name first).
-double redis_benchmark(std::uint16_t port, const std::vector<std::string>& argv, long ops) {
+/// What the baselines and rapyer run against: one server, or a cluster reached through its nodes.
+struct deployment {
+  std::string url;     // rapyer's (a cluster's seed list)
+  std::uint16_t port;  // redis-benchmark's and raw hiredis's (a cluster's: any node)
+  bool cluster;        // redis-benchmark --cluster: its clients and keys spread over the primaries
+};
+
+/// redis-benchmark's requests per second for one command line (argv, name first) or one built-in
+/// test (`-t incr`): its last test's rate.
+double redis_benchmark(const deployment& target, const std::vector<std::string>& arguments, long ops) {
   std::ostringstream command;
-  command << "redis-benchmark -h 127.0.0.1 -p " << port << " -P 16 -c 50 -n " << ops << " --csv";
-  for (const auto& arg : argv) command << ' ' << shell_quote(arg);
+  command << "redis-benchmark -h 127.0.0.1 -p " << target.port << (target.cluster ? " --cluster" : "")
+          << " -P 16 -c 50 -n " << ops << " --csv";
+  for (const auto& arg : arguments) command << ' ' << shell_quote(arg);
   command << " 2>/dev/null";
   FILE* pipe = ::popen(command.str().c_str(), "r");
   if (pipe == nullptr) throw std::runtime_error("cannot run redis-benchmark");
@@ -173,7 +186,16 @@ struct rapyer_rate {
   double allocations_per_op;
 };
 
-/// `coroutines` concurrent coroutines on one connection, each running `operation` ops/coroutines times.
+/// The completion of the benchmark's coroutines: a failure closes the default client before it
+/// leaves io_context::run, so the client never outlives its io_context.
+void rethrow_after_teardown(const std::exception_ptr& failure) {
+  if (!failure) return;
+  rapyer::teardown();
+  std::rethrow_exception(failure);
+}
+
+/// `coroutines` concurrent coroutines on one connection (on a cluster, one per primary), each running
+/// `operation` ops/coroutines times.
 rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
                               const std::function<rapyer::awaitable<void>(long)>& operation) {
   asio::io_context ctx(1);
@@ -198,8 +220,8 @@ rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
               [&]() -> rapyer::awaitable<void> {
                 for (long i = 0; i < per_coroutine; ++i) co_await operation(i);
               },
-              [&](std::exception_ptr e) {
-                if (e) std::rethrow_exception(e);
+              [&](const std::exception_ptr& e) {
+                rethrow_after_teardown(e);
                 if (--remaining == 0) {
                   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
                   const auto allocations = static_cast<double>(heap_allocations.load() - allocations_at_start);
@@ -210,9 +232,7 @@ rapyer_rate rapyer_coroutines(const std::string& url, long ops, int coroutines,
               });
         }
       },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
+      [](const std::exception_ptr& e) { rethrow_after_teardown(e); });
   ctx.run();
   return rate;
 }
@@ -229,9 +249,7 @@ void run_once(const std::string& url, const std::function<rapyer::awaitable<void
         co_await task();
         rapyer::teardown();
       },
-      [](std::exception_ptr e) {
-        if (e) std::rethrow_exception(e);
-      });
+      [](const std::exception_ptr& e) { rethrow_after_teardown(e); });
   ctx.run();
 }
 
@@ -296,8 +314,7 @@ int main(int argc, char** argv) {
   }
   try {
     rapyer::testing::embedded_server server;
-    const std::string url = server.url();
-    const std::uint16_t port = server.port();
+    const deployment standalone{server.url(), server.port(), false};
     std::vector<comparison> rows;
     const auto add = [&](const std::string& group, const std::string& name, const std::string& baseline_name,
                          const std::function<double()>& baseline, const std::function<rapyer_rate()>& measured) {
@@ -322,13 +339,13 @@ int main(int argc, char** argv) {
                                                  : std::vector<std::string>{"SET", "bench:value", "12345"};
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
-      const auto r_bench = [&] { return redis_benchmark(port, argv_, opts.ops); };
-      const auto hiredis = [&] { return raw_hiredis(port, {{std::string(one.payload()), 1}}, slow_ops); };
+      const auto r_bench = [&] { return redis_benchmark(standalone, argv_, opts.ops); };
+      const auto hiredis = [&] { return raw_hiredis(standalone.port, {{std::string(one.payload()), 1}}, slow_ops); };
       for (int coroutines : {1, 64, 1000}) {
         if (command == "SET" && coroutines == 64) continue;
         add(command, coroutines_name("", coroutines), coroutines == 1 ? "raw hiredis" : "redis-benchmark -P16 -c50",
             coroutines == 1 ? std::function<double()>(hiredis) : std::function<double()>(r_bench), [&] {
-              return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
+              return rapyer_coroutines(standalone.url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
                                        [&](long i) -> rapyer::awaitable<void> {
                                          if (command == "INCR") {
                                            co_await rapyer::default_client().execute("INCR", "bench:counter");
@@ -343,7 +360,7 @@ int main(int argc, char** argv) {
     // Field operations on one model: aincrease (HINCRBY) and aappend (RPUSH).
     BenchModel model = sample_model();
     const std::string key = model.key();
-    run_once(url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });
+    run_once(standalone.url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });
     for (const std::string op : {"aincrease", "aappend"}) {
       const std::string group = op == "aincrease" ? "HINCRBY" : "RPUSH";
       const std::vector<std::string> argv_ = op == "aincrease"
@@ -351,15 +368,15 @@ int main(int argc, char** argv) {
                                                  : std::vector<std::string>{"RPUSH", key + ":tags", "tag"};
       rapyer::request one;
       one.push_argv(std::vector<rapyer::detail::command_arg>(argv_.begin(), argv_.end()));
-      const auto r_bench = [&] { return redis_benchmark(port, argv_, opts.ops); };
-      const auto hiredis = [&] { return raw_hiredis(port, {{std::string(one.payload()), 1}}, slow_ops); };
+      const auto r_bench = [&] { return redis_benchmark(standalone, argv_, opts.ops); };
+      const auto hiredis = [&] { return raw_hiredis(standalone.port, {{std::string(one.payload()), 1}}, slow_ops); };
       for (int coroutines : {1, 1000}) {
         add(group, coroutines_name(op, coroutines), coroutines == 1 ? "raw hiredis" : "redis-benchmark -P16 -c50",
             coroutines == 1 ? std::function<double()>(hiredis) : std::function<double()>(r_bench), [&] {
               // Each run's local copy of the list starts empty, not with every element the earlier
               // runs appended (the server's list grows alike for both sides).
               model.tags.value().clear();
-              return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
+              return rapyer_coroutines(standalone.url, coroutines == 1 ? slow_ops : opts.ops, coroutines,
                                        [&](long) -> rapyer::awaitable<void> {
                                          if (op == "aincrease") {
                                            co_await model.age.aincrease(1);
@@ -373,7 +390,8 @@ int main(int argc, char** argv) {
 
     // Whole-model save and get: one round trip each, the same commands as raw hiredis sends.
     model = sample_model();
-    run_once(url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });  // get() needs it, even alone
+    // get() needs it, even alone.
+    run_once(standalone.url, [&]() -> rapyer::awaitable<void> { co_await model.save(); });
     rapyer::request save_request;
     model.append_save(save_request);
     rapyer::request get_request;
@@ -387,22 +405,25 @@ int main(int argc, char** argv) {
       const rapyer::reply command = parser.next().value();
       for (const auto& arg : command.as_array()) save_argv.push_back(arg.as_string());
     }
-    const auto save_r_bench = [&] { return redis_benchmark(port, save_argv, opts.ops / 5); };
-    const auto save_hiredis = [&] { return raw_hiredis(port, {{std::string(save_request.payload()), 1}}, slow_ops); };
+    const auto save_r_bench = [&] { return redis_benchmark(standalone, save_argv, opts.ops / 5); };
+    const auto save_hiredis = [&] {
+      return raw_hiredis(standalone.port, {{std::string(save_request.payload()), 1}}, slow_ops);
+    };
     for (int coroutines : {1, 1000}) {
       add("save", coroutines_name("save()", coroutines),
           coroutines == 1 ? "raw hiredis" : "redis-benchmark -P16 -c50 (EVALSHA)",
           coroutines == 1 ? std::function<double()>(save_hiredis) : std::function<double()>(save_r_bench), [&] {
-            return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+            return rapyer_coroutines(standalone.url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
                                      [&](long) -> rapyer::awaitable<void> { co_await model.save(); });
           });
     }
     const auto get_hiredis = [&] {
-      return raw_hiredis(port, {{std::string(get_request.payload()), static_cast<int>(get_request.size())}}, slow_ops);
+      return raw_hiredis(standalone.port, {{std::string(get_request.payload()), static_cast<int>(get_request.size())}},
+                         slow_ops);
     };
     for (int coroutines : {1, 1000}) {
       add("get", coroutines_name("get()", coroutines), "raw hiredis", get_hiredis, [&] {
-        return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+        return rapyer_coroutines(standalone.url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
                                  [&](long) -> rapyer::awaitable<void> { (void)co_await BenchModel::get(model.key()); });
       });
     }
@@ -415,7 +436,7 @@ int main(int argc, char** argv) {
       indexed[i].age = static_cast<long long>(i % 100);
       indexed[i].city = i % 2 == 0 ? "Paris" : "Lisbon";
     }
-    run_once(url, [&]() -> rapyer::awaitable<void> { co_await IndexedModel::ainsert(indexed); });
+    run_once(standalone.url, [&]() -> rapyer::awaitable<void> { co_await IndexedModel::ainsert(indexed); });
     IndexedModel& counter = indexed[0];
     rapyer::request indexed_increase;
     indexed_increase.push("MULTI").push("HINCRBY", counter.key(), "age", 1);
@@ -426,11 +447,11 @@ int main(int argc, char** argv) {
     }
     indexed_increase.push("EXEC");
     const auto indexed_hiredis = [&] {
-      return raw_hiredis(port, {{std::string(indexed_increase.payload()), 4}}, slow_ops);
+      return raw_hiredis(standalone.port, {{std::string(indexed_increase.payload()), 4}}, slow_ops);
     };
     for (int coroutines : {1, 1000}) {
       add("HINCRBY+ix", coroutines_name("aincrease", coroutines), "raw hiredis", indexed_hiredis, [&] {
-        return rapyer_coroutines(url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
+        return rapyer_coroutines(standalone.url, coroutines == 1 ? slow_ops : opts.ops / 5, coroutines,
                                  [&](long) -> rapyer::awaitable<void> { co_await counter.age.aincrease(1); });
       });
     }
@@ -444,16 +465,77 @@ int main(int argc, char** argv) {
     }
     read_request.push("EXEC");
     const auto query_hiredis = [&] {
-      return raw_hiredis(port, {{std::string(range_request.payload()), 1}, {std::string(read_request.payload()), 12}},
+      return raw_hiredis(standalone.port,
+                         {{std::string(range_request.payload()), 1}, {std::string(read_request.payload()), 12}},
                          slow_ops / 2);
     };
     for (int coroutines : {1, 1000}) {
       add("query", coroutines_name("afind", coroutines), "raw hiredis", query_hiredis, [&] {
-        return rapyer_coroutines(
-            url, coroutines == 1 ? slow_ops / 2 : opts.ops / 20, coroutines, [&](long) -> rapyer::awaitable<void> {
-              const auto found = co_await IndexedModel::afind(rapyer::where(&IndexedModel::age) == queried_age);
-              if (found.size() != 10) throw std::runtime_error("query found a wrong count");
+        return rapyer_coroutines(standalone.url, coroutines == 1 ? slow_ops / 2 : opts.ops / 20, coroutines,
+                                 [&](long) -> rapyer::awaitable<void> {
+                                   const auto found =
+                                       co_await IndexedModel::afind(rapyer::where(&IndexedModel::age) == queried_age);
+                                   if (found.size() != 10) throw std::runtime_error("query found a wrong count");
+                                 });
+      });
+    }
+
+    // A cluster of 3 primaries without replicas (no replication traffic on the shared cores), for
+    // 1,000 coroutines against redis-benchmark --cluster's closest built-in test. Every case spreads
+    // its keys over all primaries, as redis-benchmark spreads its clients: INCR over 10,000 keys,
+    // the model cases over 1,000 models (random ids), taken round-robin.
+    if (opts.group.empty() || opts.group == "cluster") {
+      rapyer::testing::embedded_cluster_options cluster_options;
+      cluster_options.replicas_per_primary = 0;
+      const rapyer::testing::embedded_cluster cluster(cluster_options);
+      const deployment clustered{cluster.url(), cluster.port(0), true};
+      const int coroutines = 1000;
+      const auto builtin_test = [&](const std::string& test, long ops) {
+        return [&clustered, test, ops] { return redis_benchmark(clustered, {"-t", test}, ops); };
+      };
+      const auto builtin_name = [](const std::string& test) {
+        return "redis-benchmark --cluster -P16 -c50 -t " + test;
+      };
+      const std::size_t counter_count = 10'000;
+      const std::size_t model_count = 1000;
+      std::vector<std::string> counters;  // bench:{i}: each key its own hash tag, so its own slot
+      counters.reserve(counter_count);
+      for (std::size_t i = 0; i < counter_count; ++i) counters.push_back("bench:{" + std::to_string(i) + "}");
+      std::vector<BenchModel> models;
+      std::vector<std::string> model_keys;
+      models.reserve(model_count);
+      model_keys.reserve(model_count);
+      for (std::size_t i = 0; i < model_count; ++i) {
+        models.push_back(sample_model());
+        model_keys.push_back(models.back().key());
+      }
+      // One by one: save() loads its script on each model's node when missing; ainsert loads it on
+      // the first node of the batch only, and its EVALSHA fails with NOSCRIPT on the others.
+      run_once(clustered.url, [&]() -> rapyer::awaitable<void> {
+        for (auto& m : models) co_await m.save();
+      });
+      std::size_t next = 0;  // the next counter or model, shared by all coroutines
+
+      add("cluster", coroutines_name("INCR", coroutines), builtin_name("incr"), builtin_test("incr", opts.ops), [&] {
+        return rapyer_coroutines(clustered.url, opts.ops, coroutines, [&](long) -> rapyer::awaitable<void> {
+          co_await rapyer::default_client().execute("INCR", counters[next++ % counters.size()]);
+        });
+      });
+      add("cluster", coroutines_name("aincrease", coroutines), builtin_name("incr"), builtin_test("incr", opts.ops),
+          [&] {
+            return rapyer_coroutines(clustered.url, opts.ops, coroutines, [&](long) -> rapyer::awaitable<void> {
+              co_await models[next++ % models.size()].age.aincrease(1);
             });
+          });
+      add("cluster", coroutines_name("save()", coroutines), builtin_name("set"), builtin_test("set", opts.ops), [&] {
+        return rapyer_coroutines(clustered.url, opts.ops / 5, coroutines, [&](long) -> rapyer::awaitable<void> {
+          co_await models[next++ % models.size()].save();
+        });
+      });
+      add("cluster", coroutines_name("get()", coroutines), builtin_name("get"), builtin_test("get", opts.ops), [&] {
+        return rapyer_coroutines(clustered.url, opts.ops / 5, coroutines, [&](long) -> rapyer::awaitable<void> {
+          (void)co_await BenchModel::get(model_keys[next++ % model_keys.size()]);
+        });
       });
     }
 

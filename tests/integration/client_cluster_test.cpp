@@ -2,12 +2,13 @@
 // split batches, refusals before sending, redirections during resharding, failover.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/co_spawn.hpp>
-#include <thread>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "rapyer/detail/cluster/key_slot.hpp"
@@ -186,6 +187,35 @@ TEST_F(client_cluster, FollowsAFailoverOfAPrimary) {
   nodes->failover(*replica);
   EXPECT_EQ(run(redis->execute("INCR", key)).as_integer(), 2);
   EXPECT_EQ(stored(key), "2");
+  redis->close();
+}
+
+TEST_F(client_cluster, ReadsGoToReplicasWhenAsked) {
+  auto redis = connect(nodes->url() + "?read_from_replicas=true&wait_replicas=1");
+  const auto get_calls = [](std::size_t node) {
+    const std::string stats = nodes->command(node, {"INFO", "commandstats"});
+    const auto at = stats.find("cmdstat_get:calls=");
+    return at == std::string::npos ? 0L : std::stol(stats.substr(at + 18));
+  };
+  std::map<std::size_t, long> before;
+  for (std::size_t node = 0; node < nodes->size(); ++node) before[node] = get_calls(node);
+  for (int i = 0; i < 60; ++i) {
+    const std::string key = "replicated:" + std::to_string(i);
+    run(redis->execute("SET", key, i));  // acknowledged by the replica (wait_replicas=1)
+    EXPECT_EQ(run(redis->execute("GET", key)).as_string(), std::to_string(i));
+  }
+  long on_primaries = 0;
+  long on_replicas = 0;
+  const auto primaries = nodes->primaries();
+  for (std::size_t node = 0; node < nodes->size(); ++node) {
+    const long calls = get_calls(node) - before[node];
+    const bool primary = std::find(primaries.begin(), primaries.end(), node) != primaries.end();
+    (primary ? on_primaries : on_replicas) += calls;
+  }
+  EXPECT_EQ(on_replicas, 60);
+  EXPECT_EQ(on_primaries, 0);
+  // Writes still go to the primaries.
+  EXPECT_EQ(stored("replicated:7"), "7");
   redis->close();
 }
 

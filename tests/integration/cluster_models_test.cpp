@@ -45,9 +45,9 @@ class cluster_models : public ::testing::Test {
     rapyer::testing::embedded_cluster_options options;
     options.replicas_per_primary = 1;
     nodes_ = std::make_unique<rapyer::testing::embedded_cluster>(options);
-    directory_ = std::filesystem::temp_directory_path() /
-                 ("rapyer-cluster-models-" + std::to_string(::getpid()) + "-" +
-                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    directory_ =
+        std::filesystem::temp_directory_path() / ("rapyer-cluster-models-" + std::to_string(::getpid()) + "-" +
+                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(directory_);
     run([](std::string url, std::vector<std::string>& keys) -> awaitable<void> {
       auto redis = std::make_shared<client>(co_await boost::asio::this_coro::executor, url);
@@ -116,7 +116,8 @@ class cluster_models : public ::testing::Test {
       for (const auto& [m, n] : mine.appends) out << "a " << m << ' ' << n << '\n';
       for (const auto& [m, n] : mine.failed) out << "f " << m << ' ' << n << '\n';
     };
-    const bool children_succeeded = run_in_processes(url, processes, coroutines, [](int) -> awaitable<void> { co_return; }, worker);
+    const bool children_succeeded = run_in_processes(
+        url, processes, coroutines, [](int) -> awaitable<void> { co_return; }, worker);
     disruption.join();
     EXPECT_TRUE(children_succeeded);
     outcome total;
@@ -141,17 +142,18 @@ class cluster_models : public ::testing::Test {
   // Each model's stored count and list length, read after the cluster settled.
   std::vector<std::pair<long long, long long>> stored() {
     nodes_->wait_until_ok();
-    return run([](std::string url, std::vector<std::string> keys) -> awaitable<std::vector<std::pair<long long, long long>>> {
-      auto redis = std::make_shared<client>(co_await boost::asio::this_coro::executor, url);
-      co_await redis->connect();
-      rapyer::init(redis);
-      std::vector<std::pair<long long, long long>> values;
-      for (auto& t : co_await Tally::afind(keys)) {
-        values.emplace_back(t.count.value(), static_cast<long long>(t.marks.value().size()));
-      }
-      rapyer::teardown();
-      co_return values;
-    }(nodes_->url(), keys_));
+    return run(
+        [](std::string url, std::vector<std::string> keys) -> awaitable<std::vector<std::pair<long long, long long>>> {
+          auto redis = std::make_shared<client>(co_await boost::asio::this_coro::executor, url);
+          co_await redis->connect();
+          rapyer::init(redis);
+          std::vector<std::pair<long long, long long>> values;
+          for (auto& t : co_await Tally::afind(keys)) {
+            values.emplace_back(t.count.value(), static_cast<long long>(t.marks.value().size()));
+          }
+          rapyer::teardown();
+          co_return values;
+        }(nodes_->url(), keys_));
   }
 
   std::unique_ptr<rapyer::testing::embedded_cluster> nodes_;
@@ -203,8 +205,7 @@ TEST_F(cluster_models, AKilledPrimaryLosesNoAcknowledgedWriteWithWaitReplicas) {
     acknowledged += increments + appends;
   }
   EXPECT_GT(done.errors, 0) << "the kill should have caught writes in flight";
-  std::printf("%lld acknowledged writes kept, %lld operations failed and were reported\n", acknowledged,
-              done.errors);
+  std::printf("%lld acknowledged writes kept, %lld operations failed and were reported\n", acknowledged, done.errors);
 }
 
 }  // namespace

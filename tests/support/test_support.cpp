@@ -8,9 +8,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <string_view>
-#include <memory>
 #include <vector>
 
 namespace rapyer::test {
@@ -63,8 +63,8 @@ bool run_in_processes(int processes, int coroutines, std::function<awaitable<voi
   return run_in_processes(server_url(), processes, coroutines, std::move(setup), std::move(work));
 }
 
-bool run_in_processes(const std::string& url, int processes, int coroutines,
-                      std::function<awaitable<void>(int)> setup, std::function<awaitable<void>(int, int)> work) {
+bool run_in_processes(const std::string& url, int processes, int coroutines, std::function<awaitable<void>(int)> setup,
+                      std::function<awaitable<void>(int, int)> work) {
   std::vector<pid_t> children;
   for (int p = 0; p < processes; ++p) {
     const pid_t pid = ::fork();

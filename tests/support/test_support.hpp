@@ -64,8 +64,8 @@ awaitable<void> sleep_for(std::chrono::milliseconds duration);
 bool run_in_processes(int processes, int coroutines, std::function<awaitable<void>(int)> setup,
                       std::function<awaitable<void>(int, int)> work);
 /// The same against the deployment at `url`.
-bool run_in_processes(const std::string& url, int processes, int coroutines,
-                      std::function<awaitable<void>(int)> setup, std::function<awaitable<void>(int, int)> work);
+bool run_in_processes(const std::string& url, int processes, int coroutines, std::function<awaitable<void>(int)> setup,
+                      std::function<awaitable<void>(int, int)> work);
 
 /// Base fixture: an io_context, and an empty database before every test.
 class redis_test : public ::testing::Test {

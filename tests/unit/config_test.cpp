@@ -191,7 +191,8 @@ TEST(ConnectionConfig, RejectsBadOptionValuesNamingTheOption) {
             "invalid tcp_keepalive in Redis URL: '' (true, false, 1, 0, yes or no)");
   EXPECT_EQ(url_error<connection_config>("redis://h?wait_for_reconnect=TRUE"),
             "invalid wait_for_reconnect in Redis URL: 'TRUE' (true, false, 1, 0, yes or no)");
-  EXPECT_EQ(url_error<connection_config>("redis://h?db=-1"), "invalid db in Redis URL: '-1' (a whole number, at least 0)");
+  EXPECT_EQ(url_error<connection_config>("redis://h?db=-1"),
+            "invalid db in Redis URL: '-1' (a whole number, at least 0)");
 }
 
 TEST(ConnectionConfig, RejectsUnknownOptions) {
@@ -205,7 +206,7 @@ TEST(ConnectionConfig, RejectsUnknownOptions) {
 
 TEST(ConnectionConfig, RejectsClientOptions) {
   for (const char* name : {"pool_size", "max_leases", "lease_wait_timeout", "lease_idle_timeout", "wait_replicas",
-                           "wait_timeout", "cluster_max_redirects", "cluster_refresh_interval"}) {
+                           "wait_timeout", "cluster_max_redirects", "cluster_refresh_interval", "read_from_replicas"}) {
     EXPECT_EQ(url_error<connection_config>(std::string("redis://h?") + name + "=1"),
               std::string("parameter '") + name + "' is a client option: use client_config::from_url");
   }
@@ -221,12 +222,15 @@ TEST(ClientConfig, DefaultsAreDocumentedValues) {
   EXPECT_EQ(c.wait_timeout, 1000ms);
   EXPECT_EQ(c.cluster.max_redirects, 16);
   EXPECT_EQ(c.cluster.refresh_interval, 30000ms);
+  EXPECT_FALSE(c.cluster.read_from_replicas);
   EXPECT_EQ(client_config::from_url("redis://h").max_leases, 64u);
 }
 
 TEST(ClientConfig, ParsesDurabilityAndClusterOptions) {
   const auto c = client_config::from_url(
-      "redis://h1:7000,h2:7001?wait_replicas=1&wait_timeout=250ms&cluster_max_redirects=5&cluster_refresh_interval=2s");
+      "redis://h1:7000,h2:7001?wait_replicas=1&wait_timeout=250ms&cluster_max_redirects=5&cluster_refresh_interval=2s"
+      "&read_from_replicas=yes");
+  EXPECT_TRUE(c.cluster.read_from_replicas);
   EXPECT_EQ(c.wait_replicas, 1);
   EXPECT_EQ(c.wait_timeout, 250ms);
   EXPECT_EQ(c.cluster.max_redirects, 5);

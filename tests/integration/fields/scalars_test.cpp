@@ -148,8 +148,8 @@ TEST_F(ScalarFieldTest, ScriptsAreReloadedAfterScriptFlush) {
   run(e.p_str.aappend("1"));
   raw_on_every_primary(rapyer::request().push("SCRIPT", "FLUSH"));
   EXPECT_EQ(run(e.p_str.aappend("2")), "ab12");
-  const auto exists = raw_on_node_of(
-      e.key(), rapyer::request().push("SCRIPT", "EXISTS", rapyer::detail::scripts::string_append.sha()));
+  const auto exists =
+      raw_on_node_of(e.key(), rapyer::request().push("SCRIPT", "EXISTS", rapyer::detail::scripts::string_append.sha()));
   EXPECT_EQ(exists.as_array().at(0).as_integer(), 1);
 }
 

@@ -63,9 +63,9 @@ TEST(AtomicBlocks, ClusterFramesOneBlockPerSlotAndFindsEachKeysResult) {
   });
   EXPECT_EQ(groups, (std::vector<std::vector<std::size_t>>{{0, 2}, {1, 3}, {4}}));
   EXPECT_EQ(req.size(), keys.size() + 2 * groups.size());
-  const auto replies = exec_replies(req, {{reply::string("a1"), reply::string("a2")},
-                                          {reply::string("b1"), reply::string("b2")},
-                                          {reply::string("c1")}});
+  const auto replies = exec_replies(
+      req,
+      {{reply::string("a1"), reply::string("a2")}, {reply::string("b1"), reply::string("b2")}, {reply::string("c1")}});
   const std::vector<std::string> expected = {"a1", "b1", "a2", "b2", "c1"};
   for (std::size_t i = 0; i < keys.size(); ++i) {
     const auto [results, rank] = blocks.results_of(replies, i);

@@ -10,10 +10,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "rapyer/config.hpp"
+#include "rapyer/detail/cluster/batch_split.hpp"
 #include "rapyer/detail/cluster/command_keys.hpp"
 #include "rapyer/detail/cluster/slot_map.hpp"
 #include "rapyer/detail/node_pool.hpp"
@@ -52,6 +54,18 @@ class router : public std::enable_shared_from_this<router> {
   struct route {
     std::optional<node_address> node;
     bool asking = false;
+    bool to_replica = false;  // read-only request with read_from_replicas: a replica of the slot
+  };
+  // What dispatch sent where, and what came back: what settle() works on.
+  struct sent_batch {
+    std::vector<std::size_t> indices;  // of the request's commands sent, in order
+    argv_list subset;                  // those commands
+    std::vector<batch_unit> units;
+    std::vector<batch_part> parts;                 // subset positions per node
+    std::vector<node_address> nodes;               // by batch_part::node
+    std::vector<std::vector<reply>> part_replies;  // empty for a part never sent
+    std::vector<std::size_t> unsent;               // subset positions of parts whose node was down
+    std::string down_error;
   };
   // Sends commands[indices] (whole units) to their nodes, one request per node in parallel, and
   // stores each reply at out[index]; then sends again exactly the commands that were redirected
@@ -59,9 +73,19 @@ class router : public std::enable_shared_from_this<router> {
   static awaitable<void> dispatch(std::shared_ptr<router> self, const argv_list& commands,
                                   std::vector<std::size_t> indices, std::vector<reply>& out, deadline_state& budget,
                                   route to);
+  // Stores the replies at out[indices], then sends again exactly the commands that were
+  // redirected or never sent, within the call's budget.
+  static awaitable<void> settle(std::shared_ptr<router> self, const argv_list& commands, sent_batch batch,
+                                std::vector<reply>& out, deadline_state& budget);
+  // The connected pool that takes the whole request as it is: its commands' keys lie in one slot
+  // (or it has none) and that node's pool exists; nullptr otherwise. Sets `node`.
+  std::shared_ptr<node_pool> direct_pool(const argv_list& commands, node_address& node);
   static awaitable<std::shared_ptr<node_pool>> pool_of(std::shared_ptr<router> self, const node_address& node);
-  // The primary of `slot`; any known node for keyless commands (nullopt).
-  node_address node_of(std::optional<std::uint16_t> slot) const;
+  // The primary of `slot` (a replica of it, in turn, for `to_replica`); one primary for keyless
+  // commands (nullopt).
+  node_address node_of(std::optional<std::uint16_t> slot, bool to_replica = false);
+  // Whether every command of the request only reads (and none is MULTI): it may go to a replica.
+  bool reads_only(const argv_list& commands) const;
   void schedule_refresh() noexcept;
   void start_periodic_refresh() noexcept;
 
@@ -71,9 +95,9 @@ class router : public std::enable_shared_from_this<router> {
   slot_map map_;
   std::shared_ptr<const command_table> commands_;  // shared with every node_pool
   std::map<node_address, std::shared_ptr<node_pool>> pools_;
-  boost::asio::steady_timer refresh_timer_;  // periodic refresh
+  boost::asio::steady_timer refresh_timer_;                  // periodic refresh
   std::shared_ptr<boost::asio::steady_timer> refresh_done_;  // set while a refresh runs; cancelled when it ends
-  bool refresh_scheduled_ = false;
+  std::size_t next_replica_ = 0;                             // rotates replica reads over a shard's replicas
   bool closed_ = false;
 };
 
