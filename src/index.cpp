@@ -1,23 +1,86 @@
 #include "rapyer/detail/index.hpp"
 
+#include <algorithm>
+#include <charconv>
+
+#include "rapyer/error.hpp"
+
 namespace rapyer::detail {
 
-std::string index_key(std::string_view class_head, std::string_view path) {
-  std::string key(class_head);
-  key.append(":index:").append(path);
-  return key;
-}
-
-void push_index_section(std::vector<std::string>& keys, std::vector<std::string>& args, std::string_view class_head,
+void push_index_section(std::vector<std::string>& keys, std::vector<std::string>& args, const key_layout& layout,
                         const std::string& id, std::span<const index_spec> specs) {
   args.push_back(std::to_string(specs.size()));
   args.push_back(id);
+  const std::size_t bucket = layout.bucket_of(id);
   for (const auto& spec : specs) {
     args.emplace_back(1, static_cast<char>(spec.kind));
     args.push_back(spec.path);
-    keys.push_back(index_key(class_head, spec.path));
+    keys.push_back(layout.index_key(bucket, spec.path));
     if (spec.kind == index_kind::text) keys.push_back(keys.back() + ":members");
   }
+}
+
+void append_index_hits(index_kind kind, const reply& range, std::vector<index_hit>& hits) {
+  const auto& elements = range.as_array();
+  if (kind == index_kind::text) {
+    for (const auto& member : elements) hits.push_back({0, member.as_string()});
+    return;
+  }
+  for (std::size_t i = 0; i + 1 < elements.size(); i += 2) {
+    const std::string& score = elements[i + 1].as_string();
+    double value = 0;
+    // Redis writes scores as %.17g, "inf" or "-inf", which from_chars reads.
+    if (std::from_chars(score.data(), score.data() + score.size(), value).ec != std::errc()) {
+      throw protocol_error("an index score is not a number: " + score);
+    }
+    hits.push_back({value, elements[i].as_string()});
+  }
+}
+
+awaitable<std::vector<std::vector<std::string>>> read_index_ranges(client& redis, const key_layout& layout,
+                                                                   std::span<const index_range* const> ranges) {
+  const std::size_t buckets = layout.buckets();
+  request lookups;
+  for (const auto* range : ranges) {
+    for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
+      const std::string shard = layout.index_key(bucket, range->path);
+      if (range->kind == index_kind::number) {
+        lookups.push("ZRANGEBYSCORE", shard, range->min, range->max, "WITHSCORES");
+      } else {
+        lookups.push("ZRANGEBYLEX", shard, range->min, range->max);
+      }
+    }
+  }
+  const auto found = co_await redis.execute(lookups);
+  std::vector<std::vector<std::string>> ids;
+  ids.reserve(ranges.size());
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    std::vector<index_hit> hits;
+    for (std::size_t bucket = 0; bucket < buckets; ++bucket) {
+      const std::size_t at = i * buckets + bucket;
+      found[at].throw_if_error(lookups.command_name(at) + " " + layout.index_key(bucket, ranges[i]->path));
+      append_index_hits(ranges[i]->kind, found[at], hits);
+    }
+    ids.push_back(merge_index_hits(ranges[i]->kind, std::move(hits)));
+  }
+  co_return ids;
+}
+
+std::vector<std::string> merge_index_hits(index_kind kind, std::vector<index_hit> hits) {
+  // A sorted set orders by score, then by member bytes (unsigned, as std::string compares).
+  std::sort(hits.begin(), hits.end(), [](const index_hit& a, const index_hit& b) {
+    return a.score != b.score ? a.score < b.score : a.member < b.member;
+  });
+  std::vector<std::string> ids;
+  ids.reserve(hits.size());
+  for (auto& hit : hits) {
+    if (kind == index_kind::number) {
+      ids.push_back(std::move(hit.member));
+    } else if (auto id = id_of_index_member(hit.member)) {
+      ids.push_back(std::move(*id));
+    }
+  }
+  return ids;
 }
 
 std::string escape_index_text(std::string_view text) {

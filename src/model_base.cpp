@@ -18,28 +18,22 @@ model_base::model_base() : id_(new_uuid4()) {}
 std::string model_base::key_with_suffix(std::string_view suffix) const {
   const std::string identifier = id();
   if (identifier.empty()) throw usage_error(model_name() + " has no key yet: its key field is empty");
-  const std::string& prefix = config().prefix;
-  const std::string& name = model_name();
-  std::string out;
-  out.reserve(prefix.size() + name.size() + identifier.size() + 3 + (suffix.empty() ? 0 : 1 + suffix.size()));
-  out.append(prefix).append(name).append(":{").append(identifier).append("}");
-  if (!suffix.empty()) out.append(":").append(suffix);
-  return out;
+  return layout().model_key(identifier, suffix);
 }
 
 client& model_base::redis() const { return config().redis ? *config().redis : default_client(); }
 
-void push_reindex_call(request& req, const std::string& key, std::string_view class_head, const std::string& id,
+void push_reindex_call(request& req, const std::string& key, const key_layout& layout, const std::string& id,
                        std::span<const index_spec> specs) {
   if (specs.empty()) return;
   std::vector<std::string> keys(1, key);
   std::vector<std::string> args;
-  push_index_section(keys, args, class_head, id, specs);
+  push_index_section(keys, args, layout, id, specs);
   scripts::reindex.push_call(req, keys, args);
 }
 
 void model_base::push_reindex(request& req, std::span<const index_spec> specs) const {
-  push_reindex_call(req, key(), class_head(), id(), specs);
+  push_reindex_call(req, key(), layout(), id(), specs);
 }
 
 void model_base::push_refresh(request& req) const {

@@ -5,6 +5,7 @@
 
 #include "rapyer/detail/atomic_blocks.hpp"
 #include "rapyer/detail/collection_field.hpp"
+#include "rapyer/detail/key_layout.hpp"
 #include "rapyer/detail/model_layout.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/registry.hpp"
@@ -31,11 +32,11 @@ void register_model(std::string key_head, const model_class& entry) {
 }
 
 std::optional<model_class> find_model_class(std::string_view key) {
-  const auto brace = key.find(":{");
-  if (brace == std::string_view::npos) return std::nullopt;
+  const auto head = key_head_of(key);
+  if (!head) return std::nullopt;
   auto& r = models();
   const std::lock_guard lock(r.mutex);
-  const auto it = r.classes.find(key.substr(0, brace));
+  const auto it = r.classes.find(*head);
   if (it == r.classes.end()) return std::nullopt;
   return it->second;
 }

@@ -1,5 +1,5 @@
 // Key<T> and Version. Key<T> marks the field whose value is the model's id (the Python original's Key[T]), so the
-// model's key is "<prefix><Name>:{<value>}" instead of a generated uuid.
+// model's id is <value> instead of a generated uuid (its key: "<prefix><Name>:{<value>}", see key_layout.hpp).
 #pragma once
 
 #include <compare>

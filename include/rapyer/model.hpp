@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "rapyer/detail/atomic_blocks.hpp"
+#include "rapyer/detail/layout_migration.hpp"
 #include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_layout.hpp"
 #include "rapyer/detail/model_registry.hpp"
@@ -64,6 +65,7 @@ class AtomicRedisModel : public detail::model_base {
   const model_config& config() const override { return class_config(); }
   std::vector<std::string> all_keys() const override { return keys_of(key()); }
   std::span<const detail::index_spec> indexes() const override { return class_indexes(); }
+  const detail::key_layout& layout() const override { return class_layout(); }
   std::string_view field_name_of(const void* member) const override {
     std::string_view found;
     detail::for_each_member(self(), [&](const char* name, const auto& m) {
@@ -87,10 +89,20 @@ class AtomicRedisModel : public detail::model_base {
     static const std::string name = class_config().name.empty() ? detail::type_name<Derived>() : class_config().name;
     return name;
   }
-  /// "<prefix><Name>:{<id>}"
-  static std::string key_for(std::string_view id) {
-    return class_config().prefix + class_name() + ":{" + std::string(id) + "}";
+  /// How the class's keys are built and parsed (see key_layout.hpp): in index buckets when the
+  /// class has indexes. usage_error for an indexed class with model_config::index_buckets 0.
+  static const detail::key_layout& class_layout() {
+    static const detail::key_layout layout = [] {
+      const auto& c = class_config();
+      if (!c.indexes.empty() && c.index_buckets == 0) {
+        throw usage_error(class_name() + " has indexes: model_config::index_buckets must be at least 1");
+      }
+      return detail::key_layout(c.prefix, class_name(), c.indexes.empty() ? 0 : c.index_buckets);
+    }();
+    return layout;
   }
+  /// The key of the model with `id`.
+  static std::string key_for(std::string_view id) { return class_layout().model_key(id); }
   /// Every key of the model at `key`: the hash and each collection key.
   static std::vector<std::string> keys_of(const std::string& key) {
     std::vector<std::string> keys = {key};
@@ -288,42 +300,27 @@ class AtomicRedisModel : public detail::model_base {
   }
   /// The keys of every model of the class (SCAN ... MATCH ... TYPE hash), at most `limit`.
   static awaitable<std::vector<std::string>> afind_keys(std::optional<std::size_t> limit = std::nullopt) {
-    const std::string pattern = detail::glob_escape(class_config().prefix + class_name() + ":{") + "*}";
-    co_return co_await detail::scan_model_keys(class_client(), pattern, limit);
+    co_return co_await detail::scan_model_keys(class_client(), class_layout().scan_pattern(), limit);
   }
 
   /// The models matching a query on indexed fields (model_config::indexes), at most `limit`, in the
-  /// order of the first condition's index. Two round trips: the index ranges, then one consistent
-  /// read of the candidates (in batches of 512), each checked against the query exactly. Index
-  /// entries of models that expired are removed on the way.
+  /// order of the first condition's index. Two round trips: the index ranges of every bucket (one
+  /// request: on a cluster one round trip per node, in parallel), then one consistent read of the
+  /// candidates (in batches of 512), each checked against the query exactly. Index entries of
+  /// models that expired are removed on the way.
   static awaitable<std::vector<Derived>> afind(const query<Derived>& where,
                                                std::optional<std::size_t> limit = std::nullopt) {
     std::vector<Derived> out;
     if (limit && *limit == 0) co_return out;
     std::vector<const detail::index_range*> ranges;
     where.collect_ranges(ranges);
-    request lookups;
     for (const auto* range : ranges) {
       const auto& specs = class_indexes();
       if (std::none_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == range->path; })) {
         throw usage_error(class_name() + "." + range->path + " is not indexed: add it to model_config::indexes");
       }
-      const bool number = range->kind == detail::index_kind::number;
-      lookups.push(number ? "ZRANGEBYSCORE" : "ZRANGEBYLEX", detail::index_key(key_head(), range->path), range->min,
-                   range->max);
     }
-    const auto found = co_await class_client().execute(lookups);
-    std::vector<std::vector<std::string>> range_ids(ranges.size());
-    for (std::size_t i = 0; i < ranges.size(); ++i) {
-      found[i].throw_if_error(std::string(lookups.command_name(i)));
-      for (const auto& member : found[i].as_array()) {
-        if (ranges[i]->kind == detail::index_kind::number) {
-          range_ids[i].push_back(member.as_string());
-        } else if (auto id = detail::id_of_index_member(member.as_string())) {
-          range_ids[i].push_back(std::move(*id));
-        }
-      }
-    }
+    const auto range_ids = co_await detail::read_index_ranges(class_client(), class_layout(), ranges);
     const std::vector<std::string> ids = where.candidates(range_ids);
     constexpr std::size_t batch = 512;
     std::vector<std::string> expired;
@@ -341,10 +338,20 @@ class AtomicRedisModel : public detail::model_base {
     }
     if (!expired.empty()) {
       request cleanup;
-      for (const auto& key : expired) detail::push_reindex_call(cleanup, key, key_head(), id_of(key), class_indexes());
+      for (const auto& key : expired)
+        detail::push_reindex_call(cleanup, key, class_layout(), id_of(key), class_indexes());
       co_await detail::execute_with_script(class_client(), cleanup, &detail::scripts::reindex);
     }
     co_return out;
+  }
+
+  /// Moves the models of an indexed class stored by rapyer versions before index buckets (keys
+  /// "<prefix><Name>:{<id>}", class-wide indexes "<prefix><Name>:index:<path>") to their buckets
+  /// and rebuilds their index entries; returns how many models moved. Idempotent. Run it once,
+  /// while no process of an earlier version writes (see README "Migrating to index buckets").
+  static awaitable<std::size_t> amigrate_layout() {
+    const std::vector<std::string> key_suffixes = keys_of("");
+    co_return co_await detail::migrate_to_buckets(class_client(), class_layout(), key_suffixes, class_indexes());
   }
 
   /// The first model matching a query (see afind(query)), or nullopt.
@@ -391,7 +398,7 @@ class AtomicRedisModel : public detail::model_base {
     });
     const std::size_t collection_keys = keys.size() - 1;
     std::vector<std::string> index_args;
-    detail::push_index_section(keys, index_args, class_head(), id(), class_indexes());
+    detail::push_index_section(keys, index_args, class_layout(), id(), class_indexes());
     const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
     std::string version_path;
     std::string expected_version;
@@ -412,7 +419,7 @@ class AtomicRedisModel : public detail::model_base {
   static void append_remove(request& req, const std::string& key) {
     std::vector<std::string> keys = keys_of(key);
     std::vector<std::string> args(1, std::to_string(keys.size()));
-    detail::push_index_section(keys, args, key_head(), id_of(key), class_indexes());
+    detail::push_index_section(keys, args, class_layout(), id_of(key), class_indexes());
     detail::scripts::remove.push_call(req, keys, args);
   }
 
@@ -496,7 +503,7 @@ class AtomicRedisModel : public detail::model_base {
   const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 
   void open_scope() {
-    static const bool registered = (detail::register_model(key_head(), registry_entry()), true);
+    static const bool registered = (detail::register_model(class_layout().head(), registry_entry()), true);
     static const std::size_t proxies = detail::proxy_count<Derived>();
     (void)registered;
     // The Derived object is not constructed yet, so it cannot be cast to: the scope covers every
@@ -507,15 +514,15 @@ class AtomicRedisModel : public detail::model_base {
 
   /// The id part of a key of this class, or usage_error for a key of another class.
   static std::string id_of(const std::string& key) {
-    const std::string head = key_for("");  // "<prefix><Name>:{}"
-    const std::string_view open(head.data(), head.size() - 1);
-    if (!key.starts_with(open) || !key.ends_with('}') || key.size() < head.size()) {
-      throw usage_error("'" + key + "' is not a key of model " + class_name());
+    const auto& layout = class_layout();
+    auto id = layout.id_of(key);
+    if (id) return std::move(*id);
+    if (layout.buckets() > 0 && !layout.has_bucket_tag(key) && layout.unbucketed().id_of(key)) {
+      throw usage_error("'" + key + "' is a key of " + class_name() +
+                        " stored before index buckets: move it with amigrate_layout()");
     }
-    return key.substr(open.size(), key.size() - open.size() - 1);
+    throw usage_error("'" + key + "' is not a key of model " + class_name());
   }
-
-  static std::string key_head() { return class_config().prefix + class_name(); }
 
   /// The models at `keys`, read in one round trip, each consistently (see detail::atomic_blocks);
   /// nullopt where no model is stored.

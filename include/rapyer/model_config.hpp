@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <set>
@@ -13,7 +14,7 @@ namespace rapyer {
 class client;
 
 struct model_config {
-  /// Prepended to the class name in every key: "<prefix><name>:{<id>}". Default: none.
+  /// Prepended to the class name in every key: "<prefix><name>:{<id>}" (see key_layout.hpp). Default: none.
   std::string prefix;
   /// The class name used in keys and in the stored marker; empty: the C++ class name.
   std::string name;
@@ -30,9 +31,13 @@ struct model_config {
   bool safe_load_all = false;
   /// Fields (top-level names or dotted paths of plain values: numbers, bool, enums, strings, bytes,
   /// times, optionals of those) kept in a secondary index, so that Model::afind(query) can find
-  /// models by them. Each is one class-wide sorted set, updated atomically with every write of the
-  /// field; so in Redis Cluster an indexed class needs its index keys and models in one slot.
+  /// models by them. The index is sharded over index_buckets buckets; each model is stored in the
+  /// slot of its bucket, with its index entries, so that every write updates them atomically, on
+  /// a cluster too (README "Storage layout").
   std::set<std::string> indexes;
+  /// Buckets of an indexed class (at least 1; fixed once data is stored: a model's key depends on
+  /// it). More spread the class over more cluster nodes; a query reads every bucket.
+  std::size_t index_buckets = 16;
 };
 
 }  // namespace rapyer

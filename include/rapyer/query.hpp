@@ -3,8 +3,9 @@
 //   auto adults = co_await User::afind(rapyer::where(&User::age) >= 18 &&
 //                                      rapyer::where(&User::address, &Address::city) == "Paris");
 //
-// A condition reads one index range; && intersects and || unites the ids found, in the order of
-// the first condition's index (ascending value). Every model read is checked against the whole
+// A condition reads one index range (from the shard of every bucket, merged in index order:
+// detail::read_index_ranges); && intersects and || unites the ids found, in the order of the
+// first condition's index (ascending value). Every model read is checked against the whole
 // query again, so results are exact even where the index is approximate (a number index scores
 // doubles, so integers beyond 2^53 share scores) or is behind a concurrent write.
 #pragma once
@@ -26,14 +27,6 @@
 namespace rapyer {
 
 namespace detail {
-
-/// The bounds of one condition, as ZRANGEBYSCORE (number) or ZRANGEBYLEX (text) takes them.
-struct index_range {
-  std::string path;
-  index_kind kind;
-  std::string min;
-  std::string max;
-};
 
 /// The value a member stores: T for a proxy of T and for T itself, optionals unwrapped.
 template <class M>

@@ -1,8 +1,10 @@
 #include "rapyer/query.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
+#include "rapyer/detail/cluster/key_slot.hpp"
 #include "rapyer/rapyer.hpp"
 #include "test_support.hpp"
 
@@ -78,6 +80,19 @@ struct Visit : rapyer::AtomicRedisModel<Visit> {
 };
 BOOST_DESCRIBE_STRUCT(Visit, (), (at, left))
 
+/// Stored by hand in the layout of rapyer versions before index buckets, then migrated.
+struct Legacy : rapyer::AtomicRedisModel<Legacy> {
+  rapyer::RedisInt age;
+  rapyer::RedisStr name;
+  rapyer::RedisList<std::string> tags;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"age", "name"};
+    return c;
+  }
+};
+BOOST_DESCRIBE_STRUCT(Legacy, (), (age, name, tags))
+
 const std::vector<std::string> names = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "mallory"};
 const std::vector<std::string> cities = {"Paris", "Berlin", "Lisbon"};
 
@@ -109,6 +124,37 @@ class QueryTest : public rapyer::test::model_test {
     model_test::SetUp();
     for (int i = 0; i < 300; ++i) members.push_back(make_member(i));
     run(Member::ainsert(std::span<const Member>(members)));
+  }
+
+  /// `command` (ZCARD, HLEN) on the index shards of `path` (+ `suffix`) of every bucket, summed.
+  long long across_buckets(std::string_view command, const std::string& path, const std::string& suffix = "") {
+    const auto& layout = Member::class_layout();
+    long long total = 0;
+    for (std::size_t b = 0; b < layout.buckets(); ++b)
+      total += raw(command, layout.index_key(b, path) + suffix).as_integer();
+    return total;
+  }
+
+  /// The index shard of `path` that holds the model with `id`.
+  template <class Model>
+  static std::string shard_of(const std::string& id, const std::string& path) {
+    const auto& layout = Model::class_layout();
+    return layout.index_key(layout.bucket_of(id), path);
+  }
+
+  void flush_scripts() {
+    rapyer::request flush;
+    flush.push("SCRIPT", "FLUSH");
+    raw_on_every_primary(std::move(flush));
+  }
+
+  /// Keys stored on each primary.
+  std::vector<long long> keys_per_primary() {
+    std::vector<long long> counts;
+    rapyer::request dbsize;
+    dbsize.push("DBSIZE");
+    for (const auto& r : raw_on_every_primary(std::move(dbsize))) counts.push_back(r.as_integer());
+    return counts;
   }
 
   /// What afind(q) returns must be exactly the members the query's check accepts.
@@ -192,8 +238,8 @@ TEST_F(QueryTest, EveryWriteKeepsTheIndexCurrent) {
   EXPECT_TRUE(named(original + "-x"));
   EXPECT_FALSE(named(original));
   // The previous member of a text index is removed, not left behind.
-  EXPECT_EQ(raw("HLEN", "Member:index:name:members").as_integer(), 300);
-  EXPECT_EQ(raw("ZCARD", "Member:index:name").as_integer(), 300);
+  EXPECT_EQ(across_buckets("HLEN", "name", ":members"), 300);
+  EXPECT_EQ(across_buckets("ZCARD", "name"), 300);
 
   run(m.active.aset(true));
   EXPECT_TRUE(ids_of(run(Member::afind(where(&Member::active) == true))).contains(m.id()));
@@ -203,11 +249,11 @@ TEST_F(QueryTest, EveryWriteKeepsTheIndexCurrent) {
       ids_of(run(Member::afind(where(&Member::joined) > before + std::chrono::hours(24 * 365)))).contains(m.id()));
 
   // After SCRIPT FLUSH the operation still runs once: only the index update is resent.
-  raw("SCRIPT", "FLUSH");
+  flush_scripts();
   run(m.age.aincrease(1));
   EXPECT_EQ(raw("HGET", m.key(), "age").as_string(), "6");
   EXPECT_TRUE(ages(6));
-  raw("SCRIPT", "FLUSH");
+  flush_scripts();
   run(m.age.amultiply(2));  // the operation's own script was missing: the whole MULTI is resent
   EXPECT_EQ(raw("HGET", m.key(), "age").as_string(), "12");
   EXPECT_TRUE(ages(12));
@@ -249,29 +295,29 @@ TEST_F(QueryTest, EveryWriteKeepsTheIndexCurrent) {
   std::vector<std::string> keys = {m.key(), members[8].key()};
   EXPECT_EQ(run(Member::adelete_many(keys)), 2U);
   EXPECT_TRUE(run(Member::afind(where(&Member::age) == 77777)).empty());
-  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 298);
-  EXPECT_EQ(raw("ZCARD", "Member:index:name").as_integer(), 298);
-  EXPECT_EQ(raw("HLEN", "Member:index:name:members").as_integer(), 298);
+  EXPECT_EQ(across_buckets("ZCARD", "age"), 298);
+  EXPECT_EQ(across_buckets("ZCARD", "name"), 298);
+  EXPECT_EQ(across_buckets("HLEN", "name", ":members"), 298);
   EXPECT_TRUE(run(Member::adelete_by_key(members[9].key())));
   EXPECT_FALSE(run(Member::adelete_by_key(members[9].key())));
-  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 297);
+  EXPECT_EQ(across_buckets("ZCARD", "age"), 297);
 }
 
 TEST_F(QueryTest, EntriesOfModelsThatVanishedAreRemovedByTheQueryThatMeetsThem) {
   // As when a TTL expires: the model's keys go, the index entries stay until a query sees them.
   const std::string gone = members[10].key();
   raw("DEL", gone, gone + ":tags");
-  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 300);
+  EXPECT_EQ(across_buckets("ZCARD", "age"), 300);
   const auto found = run(Member::afind(where(&Member::age) == 10));
   EXPECT_FALSE(ids_of(found).contains(members[10].id()));
   EXPECT_EQ(found.size(), 5U);  // 60, 110, ... share age 10; 10 itself is gone
-  EXPECT_EQ(raw("ZCARD", "Member:index:age").as_integer(), 299);
-  EXPECT_EQ(raw("ZCARD", "Member:index:name").as_integer(), 299);
-  EXPECT_EQ(raw("HLEN", "Member:index:name:members").as_integer(), 299);
+  EXPECT_EQ(across_buckets("ZCARD", "age"), 299);
+  EXPECT_EQ(across_buckets("ZCARD", "name"), 299);
+  EXPECT_EQ(across_buckets("HLEN", "name", ":members"), 299);
 }
 
 TEST_F(QueryTest, TextWithNulAndHighBytesIsMatchedExactly) {
-  raw("FLUSHDB");
+  rapyer::test::redis_test::SetUp();  // empties every primary
   const std::vector<std::string> texts = {std::string("a"),
                                           std::string("a\0", 2),
                                           std::string("a\0b", 3),
@@ -302,6 +348,7 @@ TEST_F(QueryTest, TextWithNulAndHighBytesIsMatchedExactly) {
 }
 
 TEST_F(QueryTest, QueriesOnFieldsWithoutAnIndexAreRefused) {
+  const auto keys_before = keys_per_primary();
   EXPECT_THROW((void)run(Unindexed::afind(where(&Unindexed::age) == 1)), rapyer::usage_error);
   EXPECT_THROW((void)run(Member::afind(where(&Member::place, &Place::zip) == 1)), rapyer::usage_error);
   BadIndex bad;
@@ -313,9 +360,8 @@ TEST_F(QueryTest, QueriesOnFieldsWithoutAnIndexAreRefused) {
   } catch (const rapyer::usage_error& e) {
     EXPECT_NE(std::string(e.what()).find("agee"), std::string::npos);
   }
-  // 300 model hashes, 4 number indexes, 5 text indexes of two keys each: nothing of the refused
-  // saves was written.
-  EXPECT_EQ(raw("DBSIZE").as_integer(), 300 + 4 + 5 * 2);
+  // Nothing of the refused saves was written.
+  EXPECT_EQ(keys_per_primary(), keys_before);
 }
 
 TEST_F(QueryTest, TimestampsAreNumbersMovedServerSideAndQueriedByRange) {
@@ -328,7 +374,8 @@ TEST_F(QueryTest, TimestampsAreNumbersMovedServerSideAndQueriedByRange) {
   }
   run(Visit::ainsert(std::span<const Visit>(visits)));
   EXPECT_EQ(raw("HGET", visits[1].key(), "at").as_string(), "1700000600.000007");
-  EXPECT_EQ(raw("ZSCORE", "Visit:index:at", visits[1].id()).as_string(), "1700000600.0000069");  // a double
+  EXPECT_EQ(raw("ZSCORE", shard_of<Visit>(visits[1].id(), "at"), visits[1].id()).as_string(),
+            "1700000600.0000069");  // a double
 
   const auto window = run(Visit::afind(where(&Visit::at)
                                            .between(base + std::chrono::minutes(10) + std::chrono::microseconds(7),
@@ -365,9 +412,133 @@ TEST_F(QueryTest, IndexMatchesTheDataAfterConcurrentIncrementsAcrossProcesses) {
   for (std::size_t i = 0; i < 10; ++i) {
     const long long expected = static_cast<long long>(i) + processes * coroutines / 10;
     EXPECT_EQ(raw("HGET", keys[i], "age").as_string(), std::to_string(expected));
-    EXPECT_EQ(raw("ZSCORE", "Member:index:age", members[i].id()).as_string(), std::to_string(expected));
+    EXPECT_EQ(raw("ZSCORE", shard_of<Member>(members[i].id(), "age"), members[i].id()).as_string(),
+              std::to_string(expected));
     EXPECT_TRUE(ids_of(run(Member::afind(where(&Member::age) == expected))).contains(members[i].id()));
   }
+}
+
+// An indexed class spreads over every primary: its buckets hash to slots all over the cluster.
+TEST_F(QueryTest, AnIndexedClassSpreadsOverEveryPrimary) {
+  const auto counts = keys_per_primary();
+  ASSERT_EQ(counts.size(), rapyer::test::on_cluster() ? rapyer::test::cluster().primaries().size() : 1U);
+  if (!rapyer::test::on_cluster()) {
+    EXPECT_GT(counts.front(), 300);  // the 300 models and the shards of every bucket
+    return;
+  }
+  auto& cluster = rapyer::test::cluster();
+  const auto primaries = cluster.primaries();
+  std::map<std::size_t, long long> models_on;  // node -> models whose slot it serves
+  for (const auto& m : members) ++models_on[cluster.primary_of_slot(rapyer::detail::cluster::key_slot(m.key()))];
+  long long total = 0;
+  std::multiset<long long> stored_per_node;
+  for (const std::size_t node : primaries) {
+    const long long stored = std::stoll(cluster.command(node, {"DBSIZE"}));
+    stored_per_node.insert(stored);
+    EXPECT_GT(models_on[node], 0) << "no model on node " << node;
+    EXPECT_GT(stored, models_on[node]) << "node " << node << " holds its models and their shards";
+    total += models_on[node];
+  }
+  EXPECT_EQ(total, 300);
+  EXPECT_EQ(stored_per_node, std::multiset<long long>(counts.begin(), counts.end()));
+}
+
+// Moving slots (and so buckets: models with their index shards) between primaries keeps queries exact.
+TEST_F(QueryTest, QueriesStayExactWhileBucketsMoveBetweenPrimaries) {
+  if (!rapyer::test::on_cluster()) GTEST_SKIP() << "cluster only: resharding";
+  auto& cluster = rapyer::test::cluster();
+  const auto& layout = Member::class_layout();
+  const auto owners = [&] {
+    std::vector<std::size_t> out;
+    for (std::size_t b = 0; b < layout.buckets(); ++b)
+      out.push_back(cluster.primary_of_slot(rapyer::detail::cluster::key_slot(layout.index_key(b, "age"))));
+    return out;
+  };
+  const auto queries = [&] {
+    expect_exact(where(&Member::age) >= 25);
+    expect_exact(where(&Member::name).starts_with("mal"));
+    expect_exact(where(&Member::age) < 5 || where(&Member::place, &Place::city) == "Lisbon");
+  };
+  queries();
+  const auto before = owners();
+  // The primary holding most buckets gives its lowest 2000 slots to the next one.
+  const auto primaries = cluster.primaries();
+  std::map<std::size_t, int> buckets_on;
+  for (const std::size_t node : before) ++buckets_on[node];
+  const std::size_t from = std::max_element(buckets_on.begin(), buckets_on.end(), [](auto& a, auto& b) {
+                             return a.second < b.second;
+                           })->first;
+  const std::size_t to = from == primaries.front() ? primaries.back() : primaries.front();
+  cluster.migrate_slots(from, to, 2000);
+  const auto after = owners();
+  EXPECT_NE(after, before) << "no bucket moved: the test moves no index shard";
+  queries();
+  // Writes after the move go to the buckets' new primaries, with their index upkeep.
+  Member& m = members[12];
+  run(m.age.aincrease(1000));
+  EXPECT_EQ(ids_of(run(Member::afind(where(&Member::age) == 1012))), std::set<std::string>{m.id()});
+  members[12].age = 1012;
+  queries();
+}
+
+// Data stored by earlier versions (model keys "Legacy:{<id>}", class-wide indexes) moves to its
+// buckets; a second run finds nothing to do.
+TEST_F(QueryTest, TheMigrationMovesModelsOfTheUnbucketedLayoutToTheirBuckets) {
+  const std::string marker(rapyer::detail::model_marker_field);
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "old" + std::to_string(i);
+    const std::string key = "Legacy:{" + id + "}";
+    raw("HSET", key, marker, "Legacy", "age", std::to_string(i), "name", "n" + std::to_string(i % 4));
+    if (i % 2 == 0) raw("RPUSH", key + ":tags", "a", id);
+    if (i == 3) raw("EXPIRE", key, 1000);
+    raw("ZADD", "Legacy:index:age", i, id);
+    const std::string member = "n" + std::to_string(i % 4) + std::string("\0\0", 2) + id;
+    raw("ZADD", "Legacy:index:name", 0, member);
+    raw("HSET", "Legacy:index:name:members", id, member);
+  }
+  Legacy current;  // stored by this version: untouched
+  current.age = 7;
+  current.name = "n3";
+  run(current.save());
+  // Before: the models are not where this version looks, and their keys are named as old ones.
+  EXPECT_FALSE(run(Legacy::afind_one(where(&Legacy::age) == 5)).has_value());
+  try {
+    (void)run(Legacy::get("Legacy:{old5}"));
+    ADD_FAILURE() << "a key of the unbucketed layout was read";
+  } catch (const rapyer::usage_error& e) {
+    EXPECT_NE(std::string(e.what()).find("'Legacy:{old5}' is a key of Legacy stored before index buckets"),
+              std::string::npos)
+        << e.what();
+  }
+
+  flush_scripts();  // the blocks that meet NOSCRIPT are sent again: still 40 models, once each
+  EXPECT_EQ(run(Legacy::amigrate_layout()), 40U);
+  for (int i = 0; i < 40; ++i) {
+    const std::string id = "old" + std::to_string(i);
+    EXPECT_EQ(raw("EXISTS", "Legacy:{" + id + "}", "Legacy:{" + id + "}:tags").as_integer(), 0) << id;
+    const Legacy moved = run(Legacy::get(Legacy::key_for(id)));
+    EXPECT_EQ(moved.age.value(), i);
+    const std::vector<std::string> tags = i % 2 == 0 ? std::vector<std::string>{"a", id} : std::vector<std::string>{};
+    EXPECT_EQ(moved.tags.value(), tags);
+  }
+  EXPECT_GT(raw("TTL", Legacy::key_for("old3")).as_integer(), 900);
+  EXPECT_EQ(raw("TTL", Legacy::key_for("old4")).as_integer(), -1);
+  for (const char* old_index : {"Legacy:index:age", "Legacy:index:name", "Legacy:index:name:members"})
+    EXPECT_EQ(raw("EXISTS", old_index).as_integer(), 0) << old_index;
+
+  const auto ids = [&](const rapyer::query<Legacy>& q) {
+    std::set<std::string> out;
+    for (const auto& m : run(Legacy::afind(q))) out.insert(m.id());
+    return out;
+  };
+  EXPECT_EQ(ids(where(&Legacy::age) == 5), std::set<std::string>{"old5"});
+  EXPECT_EQ(ids(where(&Legacy::age) >= 37), (std::set<std::string>{"old37", "old38", "old39"}));
+  EXPECT_EQ(ids(where(&Legacy::name) == "n3").size(), 11U);  // 10 migrated and the current one
+  EXPECT_TRUE(ids(where(&Legacy::age) == 7).contains(current.id()));
+
+  EXPECT_EQ(run(Legacy::amigrate_layout()), 0U);
+  EXPECT_EQ(ids(where(&Legacy::age) < 40).size(), 41U);
+  EXPECT_EQ(run(Legacy::afind()).size(), 41U);
 }
 
 }  // namespace

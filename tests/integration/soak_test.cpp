@@ -236,11 +236,13 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
     EXPECT_GE(stored.counter, increments_acknowledged);
     EXPECT_LE(stored.counter, increments_acknowledged + increments_in_doubt);
     // The indexes agree with the data, whatever the cuts interrupted.
-    const auto index_score = [&](const std::string& index, const std::string& id) -> awaitable<std::string> {
-      const rapyer::reply score = co_await direct->execute("ZSCORE", index, id);
+    // The index shard of the model's bucket (key_layout.hpp).
+    const auto index_score = [&](const rapyer::detail::key_layout& layout, const std::string& path,
+                                 const std::string& id) -> awaitable<std::string> {
+      const rapyer::reply score = co_await direct->execute("ZSCORE", layout.index_key(layout.bucket_of(id), path), id);
       co_return score.is_nil() ? std::string("(none)") : score.as_string();
     };
-    const std::string counter_score = co_await index_score("Ledger:index:counter", stored.id());
+    const std::string counter_score = co_await index_score(Ledger::class_layout(), "counter", stored.id());
     EXPECT_EQ(counter_score, std::to_string(stored.counter.value()));
     // Which write a stored token is: "c:i".
     const auto write_of = [](const std::string& token) {
@@ -281,17 +283,22 @@ TEST_F(SoakTest, AcknowledgedWritesSurviveRepeatedConnectionCuts) {
       EXPECT_TRUE(consistent(snapshot)) << "snapshot " << c << " is half-saved";
       EXPECT_GE(snapshot.generation, saved_generation[static_cast<std::size_t>(c)]);
       EXPECT_LE(snapshot.generation, attempted_generation[static_cast<std::size_t>(c)]);
-      const std::string generation_score = co_await index_score("Snapshot:index:generation", snapshot.id());
+      const std::string generation_score = co_await index_score(Snapshot::class_layout(), "generation", snapshot.id());
       EXPECT_EQ(generation_score, std::to_string(snapshot.generation.value()));
       const auto by_text = co_await Snapshot::afind(rapyer::where(&Snapshot::text) == snapshot.text);
       EXPECT_TRUE(
           std::any_of(by_text.begin(), by_text.end(), [&](const Snapshot& s) { return s.id() == snapshot.id(); }))
           << "snapshot " << c << " not found by its text";
     }
-    const rapyer::reply text_entries = co_await direct->execute("ZCARD", "Snapshot:index:text");
-    const rapyer::reply text_members = co_await direct->execute("HLEN", "Snapshot:index:text:members");
-    EXPECT_EQ(text_entries.as_integer(), coroutines);  // no stale member left by an interrupted save
-    EXPECT_EQ(text_members.as_integer(), coroutines);
+    long long text_entries = 0;
+    long long text_members = 0;
+    const auto& layout = Snapshot::class_layout();
+    for (std::size_t b = 0; b < layout.buckets(); ++b) {
+      text_entries += (co_await direct->execute("ZCARD", layout.index_key(b, "text"))).as_integer();
+      text_members += (co_await direct->execute("HLEN", layout.index_key(b, "text") + ":members")).as_integer();
+    }
+    EXPECT_EQ(text_entries, coroutines);  // no stale member left by an interrupted save
+    EXPECT_EQ(text_members, coroutines);
     rapyer::teardown();
   }());
 

@@ -1,14 +1,16 @@
 // Secondary indexes on plain Redis, for queries on model fields (model_config::indexes, query.hpp).
-// Per indexed field path of a class "<prefix><Name>":
-//  - a number field (integers, floating point, bool, enums without names, rapyer::timestamp): the sorted set
-//    "<prefix><Name>:index:<path>", member = model id, score = the value;
-//  - a text field (strings, bytes, named enums, times as ISO-8601, which sorts chronologically): the
-//    zero-score sorted set "<prefix><Name>:index:<path>" of members "<escaped text>\0\0<id>", read
-//    with lexicographic ranges, and the hash "<prefix><Name>:index:<path>:members" id -> member,
-//    so an update removes the previous member without knowing the previous value.
-// Every write of an indexed field updates these in the same atomic step (the Lua function
-// scripts::reindex_function); an absent or empty optional field has no entry. A model that expires
-// leaves entries behind until a query meets them and removes them.
+// Per indexed field path of a class, one shard per bucket of the class (key_layout::index_key:
+// "<prefix><Name>:{<Name>#<b>}:index:<path>", in the slot of the bucket's models):
+//  - a number field (integers, floating point, bool, enums without names, rapyer::timestamp): a
+//    sorted set, member = model id, score = the value;
+//  - a text field (strings, bytes, named enums, times as ISO-8601, which sorts chronologically): a
+//    zero-score sorted set of members "<escaped text>\0\0<id>", read with lexicographic ranges,
+//    and the hash "<shard>:members" id -> member, so an update removes the previous member without
+//    knowing the previous value.
+// Every write of an indexed field updates the model's shards in the same atomic step (the Lua
+// function scripts::reindex_function); an absent or empty optional field has no entry. A model
+// that expires leaves entries behind until a query meets them and removes them. A query reads its
+// ranges from every bucket and merges them (merge_index_hits) into the order of one index.
 #pragma once
 
 #include <optional>
@@ -18,7 +20,10 @@
 #include <type_traits>
 #include <vector>
 
+#include "rapyer/client.hpp"
+#include "rapyer/detail/key_layout.hpp"
 #include "rapyer/detail/type_traits.hpp"
+#include "rapyer/reply.hpp"
 
 namespace rapyer::detail {
 
@@ -45,13 +50,37 @@ constexpr std::optional<index_kind> index_kind_of() {
   }
 }
 
-/// "<class head>:index:<path>"; a text index also has index_key(...) + ":members".
-std::string index_key(std::string_view class_head, std::string_view path);
-
-/// Appends, for `specs` of the model with `id`, the index keys to `keys` and the index section of
-/// scripts::reindex_function (count, id, kind/path pairs) to `args`.
-void push_index_section(std::vector<std::string>& keys, std::vector<std::string>& args, std::string_view class_head,
+/// Appends, for `specs` of the model with `id`, the index shard keys of its bucket to `keys` and
+/// the index section of scripts::reindex_function (count, id, kind/path pairs) to `args`.
+void push_index_section(std::vector<std::string>& keys, std::vector<std::string>& args, const key_layout& layout,
                         const std::string& id, std::span<const index_spec> specs);
+
+/// The bounds of one condition, as ZRANGEBYSCORE (number) or ZRANGEBYLEX (text) takes them.
+struct index_range {
+  std::string path;
+  index_kind kind;
+  std::string min;
+  std::string max;
+};
+
+/// The ids in each of `ranges`, from the shards of every bucket of an indexed class's `layout`,
+/// merged (merge_index_hits). All ranges of all buckets go in one request, which a cluster client
+/// sends as one round trip per node, in parallel.
+awaitable<std::vector<std::vector<std::string>>> read_index_ranges(client& redis, const key_layout& layout,
+                                                                   std::span<const index_range* const> ranges);
+
+/// An entry of an index range, as one bucket's shard returned it.
+struct index_hit {
+  double score = 0;    // a text index's are all 0
+  std::string member;  // a number index's is the id
+};
+/// Appends the entries of one shard's range reply: ZRANGEBYSCORE ... WITHSCORES (member, score
+/// pairs) for a number index, ZRANGEBYLEX (members) for a text index.
+void append_index_hits(index_kind kind, const reply& range, std::vector<index_hit>& hits);
+/// The ids of the entries of one range gathered from every bucket, in the order one index holding
+/// them all would list them: by score, then member (for a text index: by text, then id). Members
+/// not written by rapyer are left out.
+std::vector<std::string> merge_index_hits(index_kind kind, std::vector<index_hit> hits);
 
 /// A text value as it sorts in a text index: NUL escaped as NUL 0x01.
 std::string escape_index_text(std::string_view text);

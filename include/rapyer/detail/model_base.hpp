@@ -15,6 +15,7 @@
 
 #include "rapyer/client.hpp"
 #include "rapyer/detail/index.hpp"
+#include "rapyer/detail/key_layout.hpp"
 #include "rapyer/detail/random.hpp"
 #include "rapyer/detail/script.hpp"
 #include "rapyer/model_config.hpp"
@@ -74,7 +75,7 @@ class model_base {
  public:
   virtual ~model_base() = default;
 
-  /// "<prefix><Name>:{<id>}". The braces make every key of the model one cluster hash slot.
+  /// The model's key (key_layout): every key of the model is in one cluster hash slot.
   std::string key() const { return key_with_suffix({}); }
   /// "<key>:<field>": the key of the collection field named `field`.
   std::string collection_key(std::string_view field) const { return key_with_suffix(field); }
@@ -87,8 +88,8 @@ class model_base {
   virtual std::vector<std::string> all_keys() const = 0;
   /// The class's indexed fields (model_config::indexes).
   virtual std::span<const index_spec> indexes() const = 0;
-  /// "<prefix><Name>": what every key of the class starts with.
-  std::string class_head() const { return config().prefix + model_name(); }
+  /// How the class's keys are built and parsed.
+  virtual const key_layout& layout() const = 0;
   /// Safe-load fields that failed to decode in the last load.
   const std::vector<load_issue>& load_errors() const noexcept { return load_errors_; }
 
@@ -177,8 +178,8 @@ class model_base {
 };
 
 /// Appends a call of scripts::reindex bringing the `specs` index entries of the model at `key`
-/// (id `id`, class "<prefix><Name>" = `class_head`) up to date (nothing when `specs` is empty).
-void push_reindex_call(request& req, const std::string& key, std::string_view class_head, const std::string& id,
+/// (id `id`, of the class laid out by `layout`) up to date (nothing when `specs` is empty).
+void push_reindex_call(request& req, const std::string& key, const key_layout& layout, const std::string& id,
                        std::span<const index_spec> specs);
 
 /// Throws version_conflict when a save's error message is the save script's version check.
