@@ -456,8 +456,12 @@ int main(int argc, char** argv) {
       });
     }
     const long queried_age = 42;
+    // A query reads the age index of every bucket (README "Queries on indexed fields").
+    const auto& layout = IndexedModel::class_layout();
     rapyer::request range_request;
-    range_request.push("ZRANGEBYSCORE", rapyer::detail::index_key("IndexedModel", "age"), queried_age, queried_age);
+    for (std::size_t bucket = 0; bucket < layout.buckets(); ++bucket) {
+      range_request.push("ZRANGEBYSCORE", layout.index_key(bucket, "age"), queried_age, queried_age);
+    }
     rapyer::request read_request;
     read_request.push("MULTI");
     for (const auto& m : indexed) {
@@ -466,7 +470,8 @@ int main(int argc, char** argv) {
     read_request.push("EXEC");
     const auto query_hiredis = [&] {
       return raw_hiredis(standalone.port,
-                         {{std::string(range_request.payload()), 1}, {std::string(read_request.payload()), 12}},
+                         {{std::string(range_request.payload()), static_cast<int>(range_request.size())},
+                          {std::string(read_request.payload()), 12}},
                          slow_ops / 2);
     };
     for (int coroutines : {1, 1000}) {
