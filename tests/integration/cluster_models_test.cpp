@@ -69,14 +69,16 @@ class cluster_models : public ::testing::Test {
     return rapyer::test::run(ctx_, std::move(task));
   }
 
-  // Runs the workers until `disrupt` (on another thread) returns; each coroutine repeats
+  // Runs the workers until `disrupt` (in the parent, while they work) returns; each coroutine repeats
   // get + aincrease + aappend on its models. Returns the workers' outcomes, summed.
   outcome work_while(const std::string& url, bool tolerate_errors, const std::function<void()>& disrupt) {
     const auto stop_flag = directory_ / "stop";
-    std::thread disruption([&] {
+    // In the parent once the children run: a thread alive at fork() could leave a child's
+    // allocator locked forever (seen under ASan).
+    const auto disruption = [&] {
       disrupt();
       std::ofstream(stop_flag).put('1');
-    });
+    };
     const auto keys = keys_;
     const auto dir = directory_;
     const auto worker = [keys, dir, stop_flag, tolerate_errors](int p, int c) -> awaitable<void> {
@@ -117,8 +119,7 @@ class cluster_models : public ::testing::Test {
       for (const auto& [m, n] : mine.failed) out << "f " << m << ' ' << n << '\n';
     };
     const bool children_succeeded = run_in_processes(
-        url, processes, coroutines, [](int) -> awaitable<void> { co_return; }, worker);
-    disruption.join();
+        url, processes, coroutines, [](int) -> awaitable<void> { co_return; }, worker, disruption);
     EXPECT_TRUE(children_succeeded);
     outcome total;
     for (int p = 0; p < processes; ++p) {

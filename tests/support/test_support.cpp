@@ -64,7 +64,7 @@ bool run_in_processes(int processes, int coroutines, std::function<awaitable<voi
 }
 
 bool run_in_processes(const std::string& url, int processes, int coroutines, std::function<awaitable<void>(int)> setup,
-                      std::function<awaitable<void>(int, int)> work) {
+                      std::function<awaitable<void>(int, int)> work, const std::function<void()>& meanwhile) {
   std::vector<pid_t> children;
   for (int p = 0; p < processes; ++p) {
     const pid_t pid = ::fork();
@@ -105,6 +105,7 @@ bool run_in_processes(const std::string& url, int processes, int coroutines, std
     }
     ::_exit(failures == 0 ? 0 : 1);
   }
+  if (meanwhile) meanwhile();
   bool all_succeeded = true;
   for (pid_t pid : children) {
     int status = 0;

@@ -63,9 +63,10 @@ awaitable<void> sleep_for(std::chrono::milliseconds duration);
 /// if any of them threw. Returns true when every child succeeded.
 bool run_in_processes(int processes, int coroutines, std::function<awaitable<void>(int)> setup,
                       std::function<awaitable<void>(int, int)> work);
-/// The same against the deployment at `url`.
+/// The same against the deployment at `url`; `meanwhile` runs in the parent once every child is
+/// forked (so no thread of the parent exists at fork time), before the children are waited for.
 bool run_in_processes(const std::string& url, int processes, int coroutines, std::function<awaitable<void>(int)> setup,
-                      std::function<awaitable<void>(int, int)> work);
+                      std::function<awaitable<void>(int, int)> work, const std::function<void()>& meanwhile = {});
 
 /// Base fixture: an io_context, and an empty database before every test.
 class redis_test : public ::testing::Test {
