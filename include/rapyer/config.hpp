@@ -140,7 +140,6 @@ struct cluster_config {
 
 struct client_config {
   connection_config connection;
-  cluster_config cluster;
   /// Connections shared by all requests; each request goes to the least loaded one.
   std::size_t pool_size = 2;
   /// At most this many leased connections exist at once (in use or idle); lease() waits for one
@@ -157,6 +156,8 @@ struct client_config {
   /// its pipelined connection until the replicas answer, at most wait_timeout.
   int wait_replicas = 0;
   std::chrono::milliseconds wait_timeout{1000};
+  /// Used when the server is a cluster node.
+  cluster_config cluster{};
 
   /// connection_config::from_url's URLs, whose parameters may also set `pool_size` and
   /// `max_leases` (whole numbers, at least 1), `lease_wait_timeout`, `lease_idle_timeout` and
