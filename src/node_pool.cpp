@@ -231,6 +231,11 @@ connection_stats node_pool::stats() const noexcept {
   return total;
 }
 
+bool node_pool::idle() const noexcept {
+  return leases_in_use_ == 0 &&
+         std::all_of(pool_.begin(), pool_.end(), [](const auto& conn) { return conn->load() == 0; });
+}
+
 void node_pool::follow_primary(const host_port& primary) {
   for (auto& conn : pool_) conn->follow_primary(primary);
   for (auto& entry : idle_) entry.conn->follow_primary(primary);

@@ -416,10 +416,13 @@ awaitable<void> router::refresh(std::shared_ptr<router> self) {
       // this node cannot tell: ask the next one
     }
   }
-  // Nodes that left the cluster are closed; new primaries are connected.
+  // Nodes that left the cluster are closed once nothing is in flight on them (one node's view may
+  // lag during a failover: closing a busy pool would fail requests that would have succeeded); new
+  // primaries are connected.
   const auto nodes = self->map_.nodes();
   for (auto it = self->pools_.begin(); it != self->pools_.end();) {
-    if (std::find(nodes.begin(), nodes.end(), it->first) == nodes.end() && it->second != self->seed_) {
+    if (std::find(nodes.begin(), nodes.end(), it->first) == nodes.end() && it->second != self->seed_ &&
+        it->second->idle()) {
       it->second->close();
       it = self->pools_.erase(it);
     } else {

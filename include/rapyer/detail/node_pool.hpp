@@ -75,6 +75,8 @@ class node_pool : public std::enable_shared_from_this<node_pool> {
   std::size_t leases_in_use() const noexcept { return leases_in_use_; }
   std::size_t idle_leases() const noexcept { return idle_.size(); }
   bool closed() const noexcept { return closed_; }
+  /// Nothing in flight on a pooled connection and no lease held.
+  bool idle() const noexcept;
 
  private:
   friend class waiter_registration;
