@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "captured_reply.hpp"
 #include "rapyer/detail/cluster/key_slot.hpp"
 #include "rapyer/detail/reply_reader.hpp"
 #include "rapyer/error.hpp"
@@ -15,13 +16,7 @@ using rapyer::reply;
 using rapyer::detail::cluster::command_table;
 using keys = std::vector<std::string_view>;
 
-reply parse(std::string_view wire) {
-  rapyer::detail::reply_reader reader;
-  reader.feed(wire);
-  auto parsed = reader.next();
-  EXPECT_TRUE(parsed.has_value());
-  return parsed ? std::move(*parsed) : reply{};
-}
+reply parse(std::string_view wire) { return rapyer::test::parse_captured(wire); }
 
 // redis-server 7.0.15's answer to COMMAND INFO get mget set eval object xread zunionstore.
 constexpr std::string_view captured_command_info =

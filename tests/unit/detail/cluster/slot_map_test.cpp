@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "captured_reply.hpp"
 #include "rapyer/detail/cluster/key_slot.hpp"
 #include "rapyer/detail/reply_reader.hpp"
 #include "rapyer/error.hpp"
@@ -15,13 +16,7 @@ using rapyer::reply;
 using rapyer::detail::cluster::node_address;
 using rapyer::detail::cluster::slot_map;
 
-reply parse(std::string_view wire) {
-  rapyer::detail::reply_reader reader;
-  reader.feed(wire);
-  auto parsed = reader.next();
-  EXPECT_TRUE(parsed.has_value());
-  return parsed ? std::move(*parsed) : reply{};
-}
+reply parse(std::string_view wire) { return rapyer::test::parse_captured(wire); }
 
 // CLUSTER SLOTS as redis-server 7.0.15 answered it in a cluster of three primaries with one replica
 // each, after slot 12182 had migrated from 27313 to 27311 and slot 7629 had been deleted.
