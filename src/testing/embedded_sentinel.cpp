@@ -231,7 +231,16 @@ void embedded_sentinel::failover() {
 }
 
 void embedded_sentinel::restart_old_primary() {
-  nodes_[1 - primary_]->start();
+  embedded_server& old_primary = *nodes_[1 - primary_];
+  old_primary.start();
+  // The sentinels would convert it themselves, but only after their 10 s INFO period plus 8 s of
+  // it reporting itself a primary: longer than a test should wait.
+  const auto answer = command(old_primary.port(), options_.password,
+                              {"REPLICAOF", "127.0.0.1", std::to_string(primary_port())});
+  if (text(answer.get()) != "OK") {
+    throw connection_error("embedded_sentinel: REPLICAOF refused by the restarted old primary: " +
+                           std::string(answer ? text(answer.get()) : "no answer"));
+  }
   const auto deadline = std::chrono::steady_clock::now() + options_.start_timeout;
   while (!replica_streaming()) {
     if (std::chrono::steady_clock::now() > deadline) {

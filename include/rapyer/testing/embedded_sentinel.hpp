@@ -61,8 +61,8 @@ class embedded_sentinel {
   /// node's ROLE says master; returns its port, which primary_port() then reports. Throws
   /// timeout_error after `timeout`.
   std::uint16_t wait_for_failover(std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  /// After wait_for_failover(): starts the killed primary again (empty: persistence is off) and
-  /// returns once the sentinels made it a replica of the new primary and it streams from it.
+  /// After wait_for_failover(): starts the killed primary again (empty: persistence is off), points
+  /// it at the new primary as an operator would, and returns once it streams from it.
   void restart_old_primary();
 
  private:
