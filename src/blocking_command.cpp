@@ -7,6 +7,7 @@
 #include <string>
 
 #include "rapyer/detail/ascii.hpp"
+#include "rapyer/detail/command_reader.hpp"
 
 namespace rapyer::detail {
 namespace {
@@ -42,8 +43,7 @@ const blocking_command* find(std::string_view name) noexcept {
   return nullptr;
 }
 
-std::optional<std::string_view> time_argument(const blocking_command& command,
-                                              const std::vector<std::string_view>& argv) {
+std::optional<std::string_view> time_argument(const blocking_command& command, argv_view argv) {
   const auto at = [&](std::size_t i) -> std::optional<std::string_view> {
     if (i < argv.size()) return argv[i];
     return std::nullopt;
@@ -93,7 +93,7 @@ bool may_block(std::string_view command_name) noexcept {
   return (first == 'B' || first == 'W' || first == 'X') && find(command_name) != nullptr;
 }
 
-std::optional<block_time> block_time_of(const std::vector<std::string_view>& argv) {
+std::optional<block_time> block_time_of(argv_view argv) {
   if (argv.empty()) return std::nullopt;
   const blocking_command* command = find(argv.front());
   if (command == nullptr) return std::nullopt;
@@ -104,39 +104,13 @@ std::optional<block_time> block_time_of(const std::vector<std::string_view>& arg
   return block_time{*time, time->count() == 0};
 }
 
-std::vector<std::vector<std::string_view>> split_commands(std::string_view payload) {
-  std::vector<std::vector<std::string_view>> commands;
-  // Reads "<prefix><digits>\r\n" at `at`; false on anything else.
-  const auto header = [&](std::size_t& at, char prefix, std::size_t& value) {
-    if (at >= payload.size() || payload[at] != prefix) return false;
-    const auto end = payload.find("\r\n", at);
-    if (end == std::string_view::npos) return false;
-    const auto [ptr, ec] = std::from_chars(payload.data() + at + 1, payload.data() + end, value);
-    if (ec != std::errc{} || ptr != payload.data() + end) return false;
-    at = end + 2;
-    return true;
-  };
-  std::size_t at = 0;
-  while (at < payload.size()) {
-    std::size_t count = 0;
-    if (!header(at, '*', count)) break;
-    auto& argv = commands.emplace_back();
-    for (std::size_t i = 0; i < count; ++i) {
-      std::size_t length = 0;
-      if (!header(at, '$', length) || at + length + 2 > payload.size()) return commands;
-      argv.push_back(payload.substr(at, length));
-      at += length + 2;
-    }
-  }
-  return commands;
-}
-
 std::optional<block_time> block_time_of(const request& req) {
   bool any = false;
   for (std::size_t i = 0; i < req.size() && !any; ++i) any = may_block(req.command_name(i));
   if (!any) return std::nullopt;
   std::optional<block_time> total;
-  for (const auto& argv : split_commands(req.payload())) {
+  command_reader reader(req.payload());
+  for (argv_buffer argv; reader.next(argv);) {
     const auto one = block_time_of(argv);
     if (!one) continue;
     if (!total) total.emplace();

@@ -68,7 +68,7 @@ constexpr std::array<movable_command, 25> movable_commands{{
 }};
 
 /// argv[from, to) clamped to argv's end.
-arguments slice(const arguments& argv, std::size_t from, std::size_t to) {
+arguments slice(argv_view argv, std::size_t from, std::size_t to) {
   from = std::min(from, argv.size());
   to = std::clamp(to, from, argv.size());
   return {argv.begin() + static_cast<std::ptrdiff_t>(from), argv.begin() + static_cast<std::ptrdiff_t>(to)};
@@ -76,7 +76,7 @@ arguments slice(const arguments& argv, std::size_t from, std::size_t to) {
 
 /// The keys counted by argv[at] and following it. A count that is not a number, or exceeds the
 /// arguments, counts none, as the server's COMMAND GETKEYS: the server rejects such a command.
-arguments counted_keys(const arguments& argv, std::size_t at) {
+arguments counted_keys(argv_view argv, std::size_t at) {
   if (at >= argv.size()) return {};
   std::size_t count = 0;
   const auto text = argv[at];
@@ -85,7 +85,7 @@ arguments counted_keys(const arguments& argv, std::size_t at) {
   return slice(argv, at + 1, at + 1 + count);
 }
 
-arguments stream_keys(const arguments& argv) {
+arguments stream_keys(argv_view argv) {
   // Options before STREAMS, as xreadGetKeys skips them; then half the rest are keys, half ids.
   for (std::size_t i = 1; i < argv.size(); ++i) {
     if (iequals(argv[i], "BLOCK") || iequals(argv[i], "COUNT")) {
@@ -101,7 +101,7 @@ arguments stream_keys(const arguments& argv) {
   return {};
 }
 
-arguments migrate_keys(const arguments& argv) {
+arguments migrate_keys(argv_view argv) {
   if (argv.size() > 3 && !argv[3].empty()) return {argv[3]};
   // Options after the timeout; a password could be spelled KEYS, so AUTH's arguments are skipped.
   for (std::size_t i = 6; i < argv.size(); ++i) {
@@ -116,7 +116,7 @@ arguments migrate_keys(const arguments& argv) {
   return {};
 }
 
-arguments sort_keys(const arguments& argv) {
+arguments sort_keys(argv_view argv) {
   if (argv.size() < 2) return {};
   arguments keys{argv[1]};
   std::optional<std::string_view> destination;
@@ -133,7 +133,7 @@ arguments sort_keys(const arguments& argv) {
   return keys;
 }
 
-arguments georadius_keys(const arguments& argv) {
+arguments georadius_keys(argv_view argv) {
   if (argv.size() < 2) return {};
   arguments keys{argv[1]};
   // From argument 5 on, as the server reads them: a member named STORE comes before it.
@@ -147,7 +147,7 @@ bool has_key_rule(std::string_view name) {
   return std::ranges::any_of(movable_commands, [&](const auto& c) { return iequals(c.name, name); });
 }
 
-std::optional<arguments> keys_by_rule(const arguments& argv) {
+std::optional<arguments> keys_by_rule(argv_view argv) {
   const auto command = std::ranges::find_if(movable_commands, [&](const auto& c) { return iequals(c.name, argv[0]); });
   if (command == movable_commands.end()) return std::nullopt;
   switch (command->rule) {
@@ -237,7 +237,7 @@ bool command_table::is_readonly(std::string_view name) const {
   return info != nullptr && info->readonly;
 }
 
-std::vector<std::string_view> command_table::keys_of(const std::vector<std::string_view>& argv) const {
+std::vector<std::string_view> command_table::keys_of(argv_view argv) const {
   if (argv.empty()) return {};
   const auto* info = find(argv[0]);
   if (info == nullptr) return {};
@@ -267,15 +267,14 @@ std::optional<command_table::key_positions> command_table::positions_of(const co
                        static_cast<std::size_t>(std::max(info.step, 1))};
 }
 
-std::optional<command_table::key_positions> command_table::fixed_key_positions(
-    const std::vector<std::string_view>& argv) const {
+std::optional<command_table::key_positions> command_table::fixed_key_positions(argv_view argv) const {
   if (argv.empty()) return std::nullopt;
   const auto* info = find(argv[0]);
   if (info == nullptr || info->container || info->keys_by_rule) return std::nullopt;
   return positions_of(*info, argv.size());
 }
 
-std::optional<std::uint16_t> slot_of(const std::vector<std::string_view>& argv, const command_table& table) {
+std::optional<std::uint16_t> slot_of(argv_view argv, const command_table& table) {
   if (const auto positions = table.fixed_key_positions(argv)) {
     const auto slot = key_slot(argv[positions->first]);
     bool one_slot = true;
@@ -293,6 +292,19 @@ std::optional<std::uint16_t> slot_of(const std::vector<std::string_view>& argv, 
                       describe_key_slots(keys) + " (a hash tag such as {user1} keeps keys in one slot)");
   }
   return slot;
+}
+
+std::optional<single_slot_request> single_slot(std::string_view payload, const command_table& table) {
+  single_slot_request found;
+  command_reader reader(payload);
+  for (argv_buffer argv; reader.next(argv);) {
+    if (argv.empty() || iequals(argv.front(), "WATCH")) return std::nullopt;
+    const auto own = slot_of(argv, table);
+    if (!own) continue;
+    if (found.slot && *found.slot != *own) return std::nullopt;
+    found.slot = own;
+  }
+  return found;
 }
 
 std::string describe_key_slots(const std::vector<std::string_view>& keys) {

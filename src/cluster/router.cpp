@@ -113,24 +113,20 @@ awaitable<std::shared_ptr<router>> router::discover(asio::any_io_executor execut
   co_return self;
 }
 
-std::shared_ptr<node_pool> router::direct_pool(const argv_list& commands, node_address& node) {
-  std::optional<std::uint16_t> slot;
-  for (const auto& argv : commands) {
-    if (argv.empty() || iequals(argv.front(), "WATCH")) return nullptr;
-    // A command across slots throws usage_error here, as in the general path: nothing is sent.
-    const auto own = slot_of(argv, *commands_);
-    if (!own) continue;
-    if (slot && *slot != *own) return nullptr;
-    slot = own;
-  }
-  node = node_of(slot);
+std::shared_ptr<node_pool> router::direct_pool(std::string_view payload, node_address& node) {
+  // A command across slots throws usage_error here, as in the general path: nothing is sent.
+  const auto whole = single_slot(payload, *commands_);
+  if (!whole) return nullptr;
+  node = node_of(whole->slot);
   const auto found = pools_.find(node);
   return found == pools_.end() ? nullptr : found->second;
 }
 
-bool router::reads_only(const argv_list& commands) const {
-  return std::all_of(commands.begin(), commands.end(),
-                     [&](const auto& argv) { return !argv.empty() && commands_->is_readonly(argv.front()); });
+bool router::reads_only(const request& req) const {
+  for (std::size_t i = 0; i < req.size(); ++i) {
+    if (!commands_->is_readonly(req.command_name(i))) return false;
+  }
+  return true;
 }
 
 node_address router::node_of(std::optional<std::uint16_t> slot, bool to_replica) {
@@ -166,50 +162,51 @@ awaitable<std::shared_ptr<node_pool>> router::pool_of(std::shared_ptr<router> se
 }
 
 awaitable<std::vector<reply>> router::execute(std::shared_ptr<router> self, request req) {
-  const argv_list commands = split_commands(req.payload());
   deadline_state budget;
   budget.deadline = self->config_.connection.command_timeout.count() > 0
                         ? clock::now() + self->config_.connection.command_timeout
                         : clock::time_point::max();
-  budget.whole = &req;  // `commands` point into it: it stays here until the call ends
-  const auto every_command = [&] {
-    std::vector<std::size_t> all(commands.size());
-    std::iota(all.begin(), all.end(), std::size_t{0});
-    return all;
-  };
-  const bool to_replica = self->config_.cluster.read_from_replicas && self->reads_only(commands);
+  budget.whole = &req;  // the commands below point into it: it stays here until the call ends
+  const bool to_replica = self->config_.cluster.read_from_replicas && self->reads_only(req);
   node_address node;
-  if (const auto pool = to_replica ? nullptr : self->direct_pool(commands, node)) {
+  std::optional<std::vector<reply>> direct_replies;
+  if (const auto pool = to_replica ? nullptr : self->direct_pool(req.payload(), node)) {
     // The usual case: one slot (a single command, a model's MULTI), its node connected. The
-    // request goes as it is, and only replies with errors are looked at again.
-    std::optional<std::vector<reply>> replies;
+    // request goes as it is, and is split into commands only when a reply is an error.
     try {
-      replies = co_await pool->execute(req);
+      direct_replies = co_await pool->execute(req);
     } catch (const not_connected&) {
       // not sent: the general path below refreshes and routes again
     } catch (const connection_error&) {
       self->schedule_refresh();  // sent, perhaps applied: never resent
       throw;
     }
-    if (replies) {
-      if (std::none_of(replies->begin(), replies->end(), [](const reply& r) { return r.is_error(); })) {
-        co_return std::move(*replies);
-      }
-      sent_batch batch;
-      try {
-        batch.units = plan_units(commands, *self->commands_);
-      } catch (const usage_error&) {
-        co_return std::move(*replies);  // a shape the server judged by itself (MULTI without EXEC …)
-      }
-      batch.parts = group_by_node(batch.units, [](std::optional<std::uint16_t>) { return std::size_t{0}; });
-      batch.nodes.push_back(node);
-      batch.subset = commands;
-      batch.indices = every_command();
-      batch.part_replies.push_back(std::move(*replies));
-      std::vector<reply> out(commands.size());
-      co_await settle(self, commands, std::move(batch), out, budget);
-      co_return out;
+    if (direct_replies &&
+        std::none_of(direct_replies->begin(), direct_replies->end(), [](const reply& r) { return r.is_error(); })) {
+      co_return std::move(*direct_replies);
     }
+  }
+  const argv_list commands = split_commands(req.payload());
+  const auto every_command = [&] {
+    std::vector<std::size_t> all(commands.size());
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    return all;
+  };
+  if (direct_replies) {
+    sent_batch batch;
+    try {
+      batch.units = plan_units(commands, *self->commands_);
+    } catch (const usage_error&) {
+      co_return std::move(*direct_replies);  // a shape the server judged by itself (MULTI without EXEC …)
+    }
+    batch.parts = group_by_node(batch.units, [](std::optional<std::uint16_t>) { return std::size_t{0}; });
+    batch.nodes.push_back(node);
+    batch.subset = commands;
+    batch.indices = every_command();
+    batch.part_replies.push_back(std::move(*direct_replies));
+    std::vector<reply> out(commands.size());
+    co_await settle(self, commands, std::move(batch), out, budget);
+    co_return out;
   }
   std::vector<reply> out(commands.size());
   if (to_replica) {

@@ -13,7 +13,7 @@
 // models (index range, then one read).
 // The cluster group runs against a private 3-primary Redis Cluster (no replicas): INCR over 10,000
 // keys, aincrease, save and get over 1,000 models, all spread over the primaries (one connection
-// each), each against `redis-benchmark --cluster` with its closest built-in test (incr, set, get).
+// each), against `redis-benchmark --cluster` sending the same command (get: pipelined raw hiredis).
 // Usage: rapyer_benchmark [--ops N] [--pairs P] [--group G]   (always private servers; REDIS_URL is
 // ignored; --group runs only the cases of one group, e.g. INCR)
 #include <hiredis/hiredis.h>
@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <functional>
 #include <iostream>
+#include <rapyer/detail/cluster/key_slot.hpp>
 #include <rapyer/detail/reply_reader.hpp>
 #include <rapyer/rapyer.hpp>
 #include <rapyer/testing/embedded_cluster.hpp>
@@ -178,6 +179,79 @@ double raw_hiredis(std::uint16_t port, const std::vector<round_trip>& operation,
   const std::chrono::duration<double> elapsed = bench_clock::now() - start;
   redisFree(ctx);
   return static_cast<double>(ops) / elapsed.count();
+}
+
+/// One primary's share of a pipelined raw hiredis run: its port and the round trips of the
+/// operations whose keys it serves (taken in turn), each getting `replies` replies.
+struct node_operations {
+  std::uint16_t port;
+  std::vector<std::string> payloads;
+  int replies;
+};
+
+/// Raw hiredis pipelining over a cluster's primaries, for operations redis-benchmark cannot send (a
+/// MULTI block is several commands): one connection per primary, as many operations in flight in
+/// all as redis-benchmark -P 16 -c 50 keeps (800), spread evenly; every connection's batch is
+/// written before any is read, so the primaries work at the same time. Returns operations per second.
+double raw_hiredis_pipelined(const std::vector<node_operations>& nodes, long ops) {
+  constexpr long in_flight = 16 * 50;
+  const long depth = in_flight / static_cast<long>(nodes.size());
+  std::vector<redisContext*> contexts;
+  for (const auto& node : nodes) {
+    redisContext* ctx = redisConnect("127.0.0.1", node.port);
+    if (ctx == nullptr || ctx->err != 0) throw std::runtime_error("hiredis cannot connect");
+    contexts.push_back(ctx);
+  }
+  std::vector<std::size_t> next(nodes.size(), 0);
+  const auto start = bench_clock::now();
+  long done = 0;
+  while (done < ops) {
+    for (std::size_t n = 0; n < nodes.size(); ++n) {
+      for (long i = 0; i < depth; ++i) {
+        const auto& payload = nodes[n].payloads[next[n]++ % nodes[n].payloads.size()];
+        redisAppendFormattedCommand(contexts[n], payload.data(), payload.size());
+      }
+      for (int written = 0; written == 0;) {
+        if (redisBufferWrite(contexts[n], &written) != REDIS_OK) throw std::runtime_error("hiredis write failed");
+      }
+    }
+    for (std::size_t n = 0; n < nodes.size(); ++n) {
+      for (long r = 0; r < depth * nodes[n].replies; ++r) {
+        void* reply = nullptr;
+        if (redisGetReply(contexts[n], &reply) != REDIS_OK) {
+          throw std::runtime_error(std::string("hiredis: ") + contexts[n]->errstr);
+        }
+        freeReplyObject(reply);
+      }
+    }
+    done += depth * static_cast<long>(nodes.size());
+  }
+  const std::chrono::duration<double> elapsed = bench_clock::now() - start;
+  for (auto* ctx : contexts) redisFree(ctx);
+  return static_cast<double>(done) / elapsed.count();
+}
+
+/// A command line with the hash tag of its key replaced by redis-benchmark --cluster's `{tag}`
+/// placeholder in every argument (a model's other keys carry the same tag), so that redis-benchmark
+/// sends it to each primary with a tag that primary serves.
+std::vector<std::string> with_cluster_tag(std::vector<std::string> argv, const std::string& key) {
+  const auto open = key.find('{');
+  const std::string tag = key.substr(open, key.find('}', open) - open + 1);
+  for (auto& arg : argv) {
+    for (auto at = arg.find(tag); at != std::string::npos; at = arg.find(tag, at + 5))
+      arg.replace(at, tag.size(), "{tag}");
+  }
+  return argv;
+}
+
+/// The arguments of the single command in `payload` (RESP), for redis-benchmark's command line.
+std::vector<std::string> command_line(std::string_view payload) {
+  rapyer::detail::reply_reader parser;  // a command is a RESP array of bulk strings
+  parser.feed(payload);
+  const rapyer::reply command = parser.next().value();
+  std::vector<std::string> argv;
+  for (const auto& arg : command.as_array()) argv.push_back(arg.as_string());
+  return argv;
 }
 
 /// One rapyer measurement: its rate and the heap allocations per operation while it ran.
@@ -398,13 +472,7 @@ int main(int argc, char** argv) {
     get_request.push("MULTI");
     BenchModel::append_read(get_request, model.key());
     get_request.push("EXEC");
-    std::vector<std::string> save_argv;  // the EVALSHA command line, for redis-benchmark
-    {
-      rapyer::detail::reply_reader parser;  // a command is a RESP array of bulk strings
-      parser.feed(save_request.payload());
-      const rapyer::reply command = parser.next().value();
-      for (const auto& arg : command.as_array()) save_argv.push_back(arg.as_string());
-    }
+    const std::vector<std::string> save_argv = command_line(save_request.payload());  // the EVALSHA
     const auto save_r_bench = [&] { return redis_benchmark(standalone, save_argv, opts.ops / 5); };
     const auto save_hiredis = [&] {
       return raw_hiredis(standalone.port, {{std::string(save_request.payload()), 1}}, slow_ops);
@@ -486,21 +554,17 @@ int main(int argc, char** argv) {
     }
 
     // A cluster of 3 primaries without replicas (no replication traffic on the shared cores), for
-    // 1,000 coroutines against redis-benchmark --cluster's closest built-in test. Every case spreads
-    // its keys over all primaries, as redis-benchmark spreads its clients: INCR over 10,000 keys,
-    // the model cases over 1,000 models (random ids), taken round-robin.
+    // 1,000 coroutines against redis-benchmark --cluster sending the same command where one command
+    // is the operation (INCR, HINCRBY, save's EVALSHA; its `{tag}` placeholder spreads the key over
+    // the primaries), and against pipelined raw hiredis for get (a MULTI block). Every rapyer case
+    // spreads its keys over all primaries: INCR over 10,000 keys, the model cases over 1,000
+    // models (random ids), taken round-robin.
     if (opts.group.empty() || opts.group == "cluster") {
       rapyer::testing::embedded_cluster_options cluster_options;
       cluster_options.replicas_per_primary = 0;
       const rapyer::testing::embedded_cluster cluster(cluster_options);
       const deployment clustered{cluster.url(), cluster.port(0), true};
       const int coroutines = 1000;
-      const auto builtin_test = [&](const std::string& test, long ops) {
-        return [&clustered, test, ops] { return redis_benchmark(clustered, {"-t", test}, ops); };
-      };
-      const auto builtin_name = [](const std::string& test) {
-        return "redis-benchmark --cluster -P16 -c50 -t " + test;
-      };
       const std::size_t counter_count = 10'000;
       const std::size_t model_count = 1000;
       std::vector<std::string> counters;  // bench:{i}: each key its own hash tag, so its own slot
@@ -519,29 +583,57 @@ int main(int argc, char** argv) {
       run_once(clustered.url, [&]() -> rapyer::awaitable<void> {
         for (auto& m : models) co_await m.save();
       });
+      const auto cluster_benchmark = [&](std::vector<std::string> line, long ops) {
+        return [&clustered, line = std::move(line), ops] { return redis_benchmark(clustered, line, ops); };
+      };
+      const std::string benchmark_name = "redis-benchmark --cluster -P16 -c50 ";
+      rapyer::request cluster_save;
+      models.front().append_save(cluster_save);
+      const auto cluster_save_argv = with_cluster_tag(command_line(cluster_save.payload()), model_keys.front());
+      // get's MULTI block per model, grouped by the primary serving it.
+      std::vector<node_operations> gets;
+      for (const auto primary : cluster.primaries()) gets.push_back({cluster.port(primary), {}, 0});
+      for (const auto& model_key : model_keys) {
+        rapyer::request model_get;
+        model_get.push("MULTI");
+        BenchModel::append_read(model_get, model_key);
+        model_get.push("EXEC");
+        const auto node = cluster.primary_of_slot(rapyer::detail::cluster::key_slot(model_key));
+        auto& share =
+            *std::find_if(gets.begin(), gets.end(), [&](const auto& g) { return g.port == cluster.port(node); });
+        share.payloads.emplace_back(model_get.payload());
+        share.replies = static_cast<int>(model_get.size());
+      }
       std::size_t next = 0;  // the next counter or model, shared by all coroutines
 
-      add("cluster", coroutines_name("INCR", coroutines), builtin_name("incr"), builtin_test("incr", opts.ops), [&] {
-        return rapyer_coroutines(clustered.url, opts.ops, coroutines, [&](long) -> rapyer::awaitable<void> {
-          co_await rapyer::default_client().execute("INCR", counters[next++ % counters.size()]);
-        });
-      });
-      add("cluster", coroutines_name("aincrease", coroutines), builtin_name("incr"), builtin_test("incr", opts.ops),
+      add("cluster", coroutines_name("INCR", coroutines), benchmark_name + "INCR",
+          cluster_benchmark({"INCR", "bench:{tag}"}, opts.ops), [&] {
+            return rapyer_coroutines(clustered.url, opts.ops, coroutines, [&](long) -> rapyer::awaitable<void> {
+              co_await rapyer::default_client().execute("INCR", counters[next++ % counters.size()]);
+            });
+          });
+      add("cluster", coroutines_name("aincrease", coroutines), benchmark_name + "HINCRBY",
+          cluster_benchmark(with_cluster_tag({"HINCRBY", model_keys.front(), "age", "1"}, model_keys.front()),
+                            opts.ops),
           [&] {
             return rapyer_coroutines(clustered.url, opts.ops, coroutines, [&](long) -> rapyer::awaitable<void> {
               co_await models[next++ % models.size()].age.aincrease(1);
             });
           });
-      add("cluster", coroutines_name("save()", coroutines), builtin_name("set"), builtin_test("set", opts.ops), [&] {
-        return rapyer_coroutines(clustered.url, opts.ops / 5, coroutines, [&](long) -> rapyer::awaitable<void> {
-          co_await models[next++ % models.size()].save();
-        });
-      });
-      add("cluster", coroutines_name("get()", coroutines), builtin_name("get"), builtin_test("get", opts.ops), [&] {
-        return rapyer_coroutines(clustered.url, opts.ops / 5, coroutines, [&](long) -> rapyer::awaitable<void> {
-          (void)co_await BenchModel::get(model_keys[next++ % model_keys.size()]);
-        });
-      });
+      add("cluster", coroutines_name("save()", coroutines), benchmark_name + "EVALSHA",
+          cluster_benchmark(cluster_save_argv, opts.ops / 5), [&] {
+            return rapyer_coroutines(clustered.url, opts.ops / 5, coroutines, [&](long) -> rapyer::awaitable<void> {
+              co_await models[next++ % models.size()].save();
+            });
+          });
+      add(
+          "cluster", coroutines_name("get()", coroutines), "raw hiredis pipelined, 800 in flight",
+          [&] { return raw_hiredis_pipelined(gets, opts.ops / 5); },
+          [&] {
+            return rapyer_coroutines(clustered.url, opts.ops / 5, coroutines, [&](long) -> rapyer::awaitable<void> {
+              (void)co_await BenchModel::get(model_keys[next++ % model_keys.size()]);
+            });
+          });
     }
 
     std::printf("%d pairs; ratio = median of the pair-by-pair ratios\n", opts.pairs);

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <optional>
 #include <string_view>
-#include <vector>
 
+#include "rapyer/detail/command_reader.hpp"
 #include "rapyer/request.hpp"
 
 namespace rapyer::detail {
@@ -27,11 +27,7 @@ bool may_block(std::string_view command_name) noexcept;
 /// The block time of one command given as its arguments (name first); nullopt when it does not
 /// block (not a blocking command, or XREAD without BLOCK). A malformed time counts as not
 /// blocking: the server rejects the command at once.
-std::optional<block_time> block_time_of(const std::vector<std::string_view>& argv);
-
-/// The arguments of each command in RESP-encoded request bytes (arrays of bulk strings, as
-/// requests encode them). Views point into `payload`.
-std::vector<std::vector<std::string_view>> split_commands(std::string_view payload);
+std::optional<block_time> block_time_of(argv_view argv);
 
 /// The total block time of a request's commands (they run one after another); nullopt when none
 /// blocks. Looks at the bytes only when a command's name says it may block.

@@ -58,16 +58,6 @@ TEST(BlockingCommand, OtherCommandsAndMalformedTimesDoNotBlock) {
   EXPECT_TRUE(rapyer::detail::may_block("blpop"));
 }
 
-TEST(BlockingCommand, SplitsRequestBytesIntoArguments) {
-  rapyer::request req;
-  req.push("SET", "k\r\nwith crlf", 42);
-  req.push("BLPOP", "jobs", 6);
-  const auto commands = rapyer::detail::split_commands(req.payload());
-  ASSERT_EQ(commands.size(), 2U);
-  EXPECT_EQ(commands[0], (std::vector<std::string_view>{"SET", "k\r\nwith crlf", "42"}));
-  EXPECT_EQ(commands[1], (std::vector<std::string_view>{"BLPOP", "jobs", "6"}));
-}
-
 TEST(BlockingCommand, RequestsAddTheirCommandsBlockTimes) {
   rapyer::request req;
   req.push("BLPOP", "a", 1);

@@ -10,6 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "rapyer/detail/command_reader.hpp"
 #include "rapyer/reply.hpp"
 
 namespace rapyer::detail::cluster {
@@ -27,7 +28,7 @@ class command_table {
   /// The keys among `argv` (argv[0] is the command's name); empty for a command without keys or
   /// one the table does not know. A container command (OBJECT ENCODING k, XINFO STREAM k) uses its
   /// subcommand's entry.
-  std::vector<std::string_view> keys_of(const std::vector<std::string_view>& argv) const;
+  std::vector<std::string_view> keys_of(argv_view argv) const;
   /// Where the keys of `argv` are when they are at fixed positions (first, last, step from the
   /// table, last already resolved against argv's size): nullopt for a command without keys, an
   /// unknown one, a container command or one whose keys follow a rule (numkeys, STREAMS …). Lets
@@ -37,7 +38,7 @@ class command_table {
     std::size_t last = 0;  // inclusive, < argv.size()
     std::size_t step = 1;
   };
-  std::optional<key_positions> fixed_key_positions(const std::vector<std::string_view>& argv) const;
+  std::optional<key_positions> fixed_key_positions(argv_view argv) const;
   /// Whether the command writes: the "write" flag, and EVAL, EVALSHA and FCALL, whose scripts may.
   bool is_write(std::string_view name) const;
   /// Whether the command has the "readonly" flag (so a replica may serve it).
@@ -73,7 +74,17 @@ class command_table {
 
 /// The hash slot of a command's keys; nullopt when it has none. Throws usage_error naming the
 /// command and its keys with their slots when the keys lie in several slots, which no node serves.
-std::optional<std::uint16_t> slot_of(const std::vector<std::string_view>& argv, const command_table& table);
+std::optional<std::uint16_t> slot_of(argv_view argv, const command_table& table);
+
+/// A request that one node can take as it is: all its commands with keys share `slot` (none: no
+/// command has keys).
+struct single_slot_request {
+  std::optional<std::uint16_t> slot;
+};
+/// Whether the request in `payload` is a single_slot_request, read command by command from its
+/// bytes (no allocation for commands of up to 16 arguments); nullopt when its commands lie in
+/// several slots or it holds a WATCH, so that it must be split. Throws usage_error as slot_of does.
+std::optional<single_slot_request> single_slot(std::string_view payload, const command_table& table);
 
 /// "a (slot 15495), b (slot 3300)": keys with their slots, for errors about keys that must share a
 /// slot.

@@ -79,13 +79,13 @@ class router : public std::enable_shared_from_this<router> {
                                 std::vector<reply>& out, deadline_state& budget);
   // The connected pool that takes the whole request as it is: its commands' keys lie in one slot
   // (or it has none) and that node's pool exists; nullptr otherwise. Sets `node`.
-  std::shared_ptr<node_pool> direct_pool(const argv_list& commands, node_address& node);
+  std::shared_ptr<node_pool> direct_pool(std::string_view payload, node_address& node);
   static awaitable<std::shared_ptr<node_pool>> pool_of(std::shared_ptr<router> self, const node_address& node);
   // The primary of `slot` (a replica of it, in turn, for `to_replica`); one primary for keyless
   // commands (nullopt).
   node_address node_of(std::optional<std::uint16_t> slot, bool to_replica = false);
   // Whether every command of the request only reads (and none is MULTI): it may go to a replica.
-  bool reads_only(const argv_list& commands) const;
+  bool reads_only(const request& req) const;
   void schedule_refresh() noexcept;
   void start_periodic_refresh() noexcept;
 

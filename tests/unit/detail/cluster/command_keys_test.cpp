@@ -9,6 +9,7 @@
 #include "rapyer/detail/cluster/key_slot.hpp"
 #include "rapyer/detail/reply_reader.hpp"
 #include "rapyer/error.hpp"
+#include "rapyer/request.hpp"
 
 namespace {
 
@@ -136,84 +137,86 @@ const command_table& movable() {
 // The expected keys of every command below are redis-server 7.0.15's answer to COMMAND GETKEYS
 // with the same arguments.
 TEST(CommandKeys, FixedPositionsFromTheCapturedReply) {
-  EXPECT_EQ(captured().keys_of({"GET", "k"}), keys{"k"});
-  EXPECT_EQ(captured().keys_of({"get", "k"}), keys{"k"});
-  EXPECT_EQ(captured().keys_of({"MGET", "a", "b", "c"}), (keys{"a", "b", "c"}));
-  EXPECT_EQ(captured().keys_of({"SET", "k", "v", "EX", "10"}), keys{"k"});
+  EXPECT_EQ(captured().keys_of(keys{"GET", "k"}), keys{"k"});
+  EXPECT_EQ(captured().keys_of(keys{"get", "k"}), keys{"k"});
+  EXPECT_EQ(captured().keys_of(keys{"MGET", "a", "b", "c"}), (keys{"a", "b", "c"}));
+  EXPECT_EQ(captured().keys_of(keys{"SET", "k", "v", "EX", "10"}), keys{"k"});
 }
 
 TEST(CommandKeys, LastKeyAndStepCountFromTheEnd) {
-  EXPECT_EQ(movable().keys_of({"DEL", "a", "b"}), (keys{"a", "b"}));
-  EXPECT_EQ(movable().keys_of({"BLPOP", "a", "b", "0"}), (keys{"a", "b"}));
-  EXPECT_EQ(movable().keys_of({"MSET", "a", "1", "b", "2"}), (keys{"a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"DEL", "a", "b"}), (keys{"a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"BLPOP", "a", "b", "0"}), (keys{"a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"MSET", "a", "1", "b", "2"}), (keys{"a", "b"}));
 }
 
 TEST(CommandKeys, ContainerCommandsUseTheSubcommand) {
-  EXPECT_EQ(captured().keys_of({"OBJECT", "ENCODING", "k"}), keys{"k"});
-  EXPECT_EQ(captured().keys_of({"object", "freq", "k"}), keys{"k"});
-  EXPECT_TRUE(captured().keys_of({"OBJECT", "HELP"}).empty());
-  EXPECT_TRUE(captured().keys_of({"OBJECT", "NOSUCH", "k"}).empty());
-  EXPECT_TRUE(captured().keys_of({"OBJECT"}).empty());
-  EXPECT_EQ(movable().keys_of({"XINFO", "STREAM", "s", "FULL"}), keys{"s"});
-  EXPECT_EQ(movable().keys_of({"MEMORY", "USAGE", "k", "SAMPLES", "5"}), keys{"k"});
-  EXPECT_TRUE(movable().keys_of({"MEMORY", "STATS"}).empty());
+  EXPECT_EQ(captured().keys_of(keys{"OBJECT", "ENCODING", "k"}), keys{"k"});
+  EXPECT_EQ(captured().keys_of(keys{"object", "freq", "k"}), keys{"k"});
+  EXPECT_TRUE(captured().keys_of(keys{"OBJECT", "HELP"}).empty());
+  EXPECT_TRUE(captured().keys_of(keys{"OBJECT", "NOSUCH", "k"}).empty());
+  EXPECT_TRUE(captured().keys_of(keys{"OBJECT"}).empty());
+  EXPECT_EQ(movable().keys_of(keys{"XINFO", "STREAM", "s", "FULL"}), keys{"s"});
+  EXPECT_EQ(movable().keys_of(keys{"MEMORY", "USAGE", "k", "SAMPLES", "5"}), keys{"k"});
+  EXPECT_TRUE(movable().keys_of(keys{"MEMORY", "STATS"}).empty());
   EXPECT_TRUE(captured().known("object|encoding"));
   EXPECT_TRUE(captured().is_readonly("OBJECT|ENCODING"));
 }
 
 TEST(CommandKeys, ScriptsAndFunctionsCountTheirKeys) {
-  EXPECT_EQ(captured().keys_of({"EVAL", "return 1", "2", "a", "b", "arg"}), (keys{"a", "b"}));
-  EXPECT_TRUE(captured().keys_of({"EVAL", "return 1", "0", "arg"}).empty());
-  EXPECT_EQ(movable().keys_of({"EVALSHA", "sha", "1", "a", "arg"}), keys{"a"});
-  EXPECT_EQ(movable().keys_of({"EVAL_RO", "return 1", "1", "a"}), keys{"a"});
-  EXPECT_EQ(movable().keys_of({"FCALL", "f", "2", "a", "b"}), (keys{"a", "b"}));
+  EXPECT_EQ(captured().keys_of(keys{"EVAL", "return 1", "2", "a", "b", "arg"}), (keys{"a", "b"}));
+  EXPECT_TRUE(captured().keys_of(keys{"EVAL", "return 1", "0", "arg"}).empty());
+  EXPECT_EQ(movable().keys_of(keys{"EVALSHA", "sha", "1", "a", "arg"}), keys{"a"});
+  EXPECT_EQ(movable().keys_of(keys{"EVAL_RO", "return 1", "1", "a"}), keys{"a"});
+  EXPECT_EQ(movable().keys_of(keys{"FCALL", "f", "2", "a", "b"}), (keys{"a", "b"}));
   // A count the server would reject counts nothing.
-  EXPECT_TRUE(movable().keys_of({"FCALL", "f", "5", "a"}).empty());
-  EXPECT_TRUE(movable().keys_of({"FCALL", "f", "two", "a"}).empty());
-  EXPECT_TRUE(movable().keys_of({"FCALL", "f", "-1", "a"}).empty());
-  EXPECT_TRUE(movable().keys_of({"FCALL", "f"}).empty());
+  EXPECT_TRUE(movable().keys_of(keys{"FCALL", "f", "5", "a"}).empty());
+  EXPECT_TRUE(movable().keys_of(keys{"FCALL", "f", "two", "a"}).empty());
+  EXPECT_TRUE(movable().keys_of(keys{"FCALL", "f", "-1", "a"}).empty());
+  EXPECT_TRUE(movable().keys_of(keys{"FCALL", "f"}).empty());
 }
 
 TEST(CommandKeys, NumkeysAfterTheName) {
-  EXPECT_EQ(movable().keys_of({"ZUNION", "2", "a", "b", "WEIGHTS", "1", "2"}), (keys{"a", "b"}));
-  EXPECT_EQ(movable().keys_of({"SINTERCARD", "2", "a", "b", "LIMIT", "1"}), (keys{"a", "b"}));
-  EXPECT_EQ(movable().keys_of({"LMPOP", "1", "a", "LEFT"}), keys{"a"});
-  EXPECT_EQ(movable().keys_of({"BLMPOP", "0.5", "2", "a", "b", "LEFT"}), (keys{"a", "b"}));
-  EXPECT_EQ(movable().keys_of({"BZMPOP", "0", "1", "z", "MIN"}), keys{"z"});
+  EXPECT_EQ(movable().keys_of(keys{"ZUNION", "2", "a", "b", "WEIGHTS", "1", "2"}), (keys{"a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"SINTERCARD", "2", "a", "b", "LIMIT", "1"}), (keys{"a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"LMPOP", "1", "a", "LEFT"}), keys{"a"});
+  EXPECT_EQ(movable().keys_of(keys{"BLMPOP", "0.5", "2", "a", "b", "LEFT"}), (keys{"a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"BZMPOP", "0", "1", "z", "MIN"}), keys{"z"});
 }
 
 TEST(CommandKeys, StoreCommandsAddTheirDestination) {
-  EXPECT_EQ(captured().keys_of({"ZUNIONSTORE", "d", "2", "a", "b", "AGGREGATE", "SUM"}), (keys{"d", "a", "b"}));
-  EXPECT_EQ(movable().keys_of({"ZDIFFSTORE", "d", "1", "a"}), (keys{"d", "a"}));
-  EXPECT_EQ(movable().keys_of({"SORT", "list", "BY", "STORE", "LIMIT", "0", "5", "GET", "#", "STORE", "out"}),
+  EXPECT_EQ(captured().keys_of(keys{"ZUNIONSTORE", "d", "2", "a", "b", "AGGREGATE", "SUM"}), (keys{"d", "a", "b"}));
+  EXPECT_EQ(movable().keys_of(keys{"ZDIFFSTORE", "d", "1", "a"}), (keys{"d", "a"}));
+  EXPECT_EQ(movable().keys_of(keys{"SORT", "list", "BY", "STORE", "LIMIT", "0", "5", "GET", "#", "STORE", "out"}),
             (keys{"list", "out"}));
-  EXPECT_EQ(movable().keys_of({"SORT", "list", "ALPHA", "DESC"}), keys{"list"});
-  EXPECT_EQ(movable().keys_of({"SORT_RO", "list", "GET", "STORE"}), keys{"list"});
-  EXPECT_EQ(movable().keys_of({"GEORADIUS", "g", "15", "37", "200", "km", "STORE", "a", "STOREDIST", "b"}),
+  EXPECT_EQ(movable().keys_of(keys{"SORT", "list", "ALPHA", "DESC"}), keys{"list"});
+  EXPECT_EQ(movable().keys_of(keys{"SORT_RO", "list", "GET", "STORE"}), keys{"list"});
+  EXPECT_EQ(movable().keys_of(keys{"GEORADIUS", "g", "15", "37", "200", "km", "STORE", "a", "STOREDIST", "b"}),
             (keys{"g", "a", "b"}));
-  EXPECT_EQ(movable().keys_of({"GEORADIUSBYMEMBER", "g", "STORE", "10", "km", "STOREDIST", "d"}), (keys{"g", "d"}));
-  EXPECT_EQ(movable().keys_of({"GEORADIUS", "g", "15", "37", "200", "km", "WITHDIST"}), keys{"g"});
+  EXPECT_EQ(movable().keys_of(keys{"GEORADIUSBYMEMBER", "g", "STORE", "10", "km", "STOREDIST", "d"}), (keys{"g", "d"}));
+  EXPECT_EQ(movable().keys_of(keys{"GEORADIUS", "g", "15", "37", "200", "km", "WITHDIST"}), keys{"g"});
 }
 
 TEST(CommandKeys, StreamsAreTheFirstHalfAfterStreams) {
-  EXPECT_EQ(captured().keys_of({"XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "a", "b", "0", "$"}), (keys{"a", "b"}));
-  EXPECT_EQ(captured().keys_of({"XREAD", "STREAMS", "STREAMS", "0"}), keys{"STREAMS"});
-  EXPECT_EQ(movable().keys_of({"XREADGROUP", "GROUP", "STREAMS", "c", "NOACK", "STREAMS", "s", ">"}), keys{"s"});
-  EXPECT_TRUE(captured().keys_of({"XREAD", "COUNT", "2"}).empty());
+  EXPECT_EQ(captured().keys_of(keys{"XREAD", "COUNT", "2", "BLOCK", "0", "STREAMS", "a", "b", "0", "$"}),
+            (keys{"a", "b"}));
+  EXPECT_EQ(captured().keys_of(keys{"XREAD", "STREAMS", "STREAMS", "0"}), keys{"STREAMS"});
+  EXPECT_EQ(movable().keys_of(keys{"XREADGROUP", "GROUP", "STREAMS", "c", "NOACK", "STREAMS", "s", ">"}), keys{"s"});
+  EXPECT_TRUE(captured().keys_of(keys{"XREAD", "COUNT", "2"}).empty());
 }
 
 TEST(CommandKeys, MigrateMovesOneKeyOrItsKeysList) {
-  EXPECT_EQ(movable().keys_of({"MIGRATE", "h", "7000", "k", "0", "5000"}), keys{"k"});
-  EXPECT_EQ(movable().keys_of({"MIGRATE", "h", "7000", "", "0", "5000", "COPY", "AUTH", "KEYS", "KEYS", "a", "b"}),
+  EXPECT_EQ(movable().keys_of(keys{"MIGRATE", "h", "7000", "k", "0", "5000"}), keys{"k"});
+  EXPECT_EQ(movable().keys_of(keys{"MIGRATE", "h", "7000", "", "0", "5000", "COPY", "AUTH", "KEYS", "KEYS", "a", "b"}),
             (keys{"a", "b"}));
-  EXPECT_EQ(movable().keys_of({"MIGRATE", "h", "7000", "", "0", "5000", "AUTH2", "u", "KEYS", "KEYS", "a"}), keys{"a"});
+  EXPECT_EQ(movable().keys_of(keys{"MIGRATE", "h", "7000", "", "0", "5000", "AUTH2", "u", "KEYS", "KEYS", "a"}),
+            keys{"a"});
 }
 
 TEST(CommandKeys, KeylessAndUnknownCommandsHaveNoKeys) {
-  EXPECT_TRUE(movable().keys_of({"PING"}).empty());
-  EXPECT_TRUE(movable().keys_of({"WAIT", "1", "100"}).empty());
-  EXPECT_TRUE(captured().keys_of({"HSET", "h", "f", "v"}).empty());  // not in this table
-  EXPECT_TRUE(captured().keys_of({}).empty());
+  EXPECT_TRUE(movable().keys_of(keys{"PING"}).empty());
+  EXPECT_TRUE(movable().keys_of(keys{"WAIT", "1", "100"}).empty());
+  EXPECT_TRUE(captured().keys_of(keys{"HSET", "h", "f", "v"}).empty());  // not in this table
+  EXPECT_TRUE(captured().keys_of(keys{}).empty());
   EXPECT_FALSE(captured().known("HSET"));
   EXPECT_TRUE(captured().known("zUnIoNsToRe"));
 }
@@ -250,18 +253,46 @@ TEST(CommandKeys, NilEntriesAreSkippedAndMalformedRepliesRejected) {
 
 TEST(CommandKeys, SlotOfACommandsKeys) {
   using rapyer::detail::cluster::slot_of;
-  EXPECT_EQ(slot_of({"GET", "foo"}, captured()), 12182);  // CLUSTER KEYSLOT foo
-  EXPECT_EQ(slot_of({"MGET", "{user1000}.following", "{user1000}.followers"}, captured()), 3443);
-  EXPECT_EQ(slot_of({"PING"}, movable()), std::nullopt);
-  EXPECT_EQ(slot_of({"EVAL", "return 1", "0"}, captured()), std::nullopt);
+  EXPECT_EQ(slot_of(keys{"GET", "foo"}, captured()), 12182);  // CLUSTER KEYSLOT foo
+  EXPECT_EQ(slot_of(keys{"MGET", "{user1000}.following", "{user1000}.followers"}, captured()), 3443);
+  EXPECT_EQ(slot_of(keys{"PING"}, movable()), std::nullopt);
+  EXPECT_EQ(slot_of(keys{"EVAL", "return 1", "0"}, captured()), std::nullopt);
   try {
-    slot_of({"MGET", "foo", "k"}, captured());
+    slot_of(keys{"MGET", "foo", "k"}, captured());
     ADD_FAILURE() << "no usage_error";
   } catch (const rapyer::usage_error& e) {
     const std::string message = e.what();
     EXPECT_NE(message.find("MGET"), std::string::npos) << message;
     EXPECT_NE(message.find("foo (slot 12182), k (slot 7629)"), std::string::npos) << message;
   }
+}
+
+TEST(CommandKeys, SingleSlotRequestsAreReadFromTheirBytes) {
+  using rapyer::detail::cluster::single_slot;
+  rapyer::request model_read;  // as a model's MULTI block: every key in its hash tag's slot
+  model_read.push("MULTI").push("GET", "{user1000}.following").push("MGET", "{user1000}.a", "{user1000}.b");
+  model_read.push("EXEC");
+  const auto one = single_slot(model_read.payload(), captured());
+  ASSERT_TRUE(one.has_value());
+  EXPECT_EQ(one->slot, 3443);
+
+  rapyer::request keyless;
+  keyless.push("PING").push("MULTI").push("EXEC");
+  const auto none = single_slot(keyless.payload(), captured());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_EQ(none->slot, std::nullopt);
+
+  rapyer::request two_slots;
+  two_slots.push("GET", "foo").push("GET", "k");
+  EXPECT_FALSE(single_slot(two_slots.payload(), captured()).has_value());
+
+  rapyer::request watched;  // WATCH needs the general path
+  watched.push("WATCH", "foo").push("GET", "foo");
+  EXPECT_FALSE(single_slot(watched.payload(), captured()).has_value());
+
+  rapyer::request across;  // one command across slots is refused, as by slot_of
+  across.push("MGET", "foo", "k");
+  EXPECT_THROW((void)single_slot(across.payload(), captured()), rapyer::usage_error);
 }
 
 }  // namespace
