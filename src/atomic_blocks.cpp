@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "rapyer/detail/cluster/command_keys.hpp"
 #include "rapyer/detail/cluster/key_slot.hpp"
 #include "rapyer/error.hpp"
 
@@ -43,10 +44,9 @@ void require_one_slot(const std::vector<std::string>& keys, std::string_view ope
   bool same = true;
   for (const auto& key : keys) same = same && cluster::key_slot(key) == first;
   if (same) return;
-  std::string message(operation);
-  message += ": on a cluster all keys must be in one hash slot, but";
-  for (const auto& key : keys) message += " " + key + " (slot " + std::to_string(cluster::key_slot(key)) + ")";
-  throw usage_error(message);
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  throw usage_error(std::string(operation) + ": on a cluster all keys must be in one hash slot, but they are " +
+                    cluster::describe_key_slots(views));
 }
 
 }  // namespace rapyer::detail
