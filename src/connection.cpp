@@ -217,12 +217,27 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void complete(asio::any_completion_handler<reply_signature>&& handler, std::exception_ptr error,
                 std::vector<reply> replies = {}) {
-    // Posted, never invoked inline: the caller resumes after the read loop is done with our state.
-    // The posted step then dispatches to the handler's own executor.
-    asio::post(executor_, [h = std::move(handler), e = std::move(error), r = std::move(replies)]() mutable {
-      asio::dispatch(asio::append(std::move(h), std::move(e), std::move(r)));
-    });
+    // Never invoked inline: the caller resumes after the read loop is done with our state. One
+    // posted step completes every request finished meanwhile (one read may finish hundreds),
+    // dispatching each to its handler's own executor, in order.
+    completed_.push_back({std::move(handler), std::move(error), std::move(replies)});
+    if (completed_.size() == 1) asio::post(executor_, [self = shared_from_this()] { self->run_completions(); });
   }
+
+  void run_completions() {
+    std::swap(completing_, completed_);  // handlers that finish more requests queue them anew
+    for (auto& done : completing_) {
+      asio::dispatch(asio::append(std::move(done.handler), std::move(done.error), std::move(done.replies)));
+    }
+    completing_.clear();  // keeps the capacity for the next batch
+  }
+
+  // A finished request: its handler and result, until the posted step completes it.
+  struct completion {
+    asio::any_completion_handler<reply_signature> handler;
+    std::exception_ptr error;
+    std::vector<reply> replies;
+  };
 
   asio::any_io_executor executor_;
   connection_config config_;
@@ -238,6 +253,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   pipeline<waiter> pipeline_;
   std::list<parked_request> parked_;  // a list: erasing never move-assigns a waiter
   std::optional<push_handlers> push_;
+  std::vector<completion> completed_;   // waiting for the posted step of complete()
+  std::vector<completion> completing_;  // being completed by it
   std::array<char, std::size_t{64} * 1024> read_buffer_{};
   state state_ = state::disconnected;
   bool reconnecting_ = false;     // a reconnect loop runs: new requests may wait for it
