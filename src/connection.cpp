@@ -8,6 +8,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/append.hpp>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -33,6 +34,25 @@
 #include "rapyer/detail/sentinel.hpp"
 #include "rapyer/error.hpp"
 
+namespace rapyer::detail {
+template <class Handler>
+struct first_reply_handler;
+}  // namespace rapyer::detail
+
+// first_reply_handler answers to asio's associated-object queries as the handler it wraps.
+template <template <class, class> class Associator, class Handler, class DefaultCandidate>
+struct boost::asio::associator<Associator, rapyer::detail::first_reply_handler<Handler>, DefaultCandidate>
+    : Associator<Handler, DefaultCandidate> {
+  static typename Associator<Handler, DefaultCandidate>::type get(
+      const rapyer::detail::first_reply_handler<Handler>& h) noexcept {
+    return Associator<Handler, DefaultCandidate>::get(h.handler);
+  }
+  static auto get(const rapyer::detail::first_reply_handler<Handler>& h, const DefaultCandidate& c) noexcept
+      -> decltype(Associator<Handler, DefaultCandidate>::get(h.handler, c)) {
+    return Associator<Handler, DefaultCandidate>::get(h.handler, c);
+  }
+};
+
 namespace rapyer {
 namespace detail {
 
@@ -42,6 +62,27 @@ using clock = std::chrono::steady_clock;
 using reply_signature = void(std::exception_ptr, std::vector<reply>);
 using socket_type = asio::generic::stream_protocol::socket;
 using tls_stream = asio::ssl::stream<socket_type&>;
+
+// Completes a caller that wants one reply from the pipeline's reply vector: the first reply, or
+// the server error it holds as server_error naming the command. Associated executor, allocator
+// and cancellation slot are the caller's (see the associator below).
+template <class Handler>
+struct first_reply_handler {
+  Handler handler;
+  const request* req;  // held by the operation until it completes
+
+  void operator()(std::exception_ptr error, std::vector<reply> replies) {
+    if (!error && !replies.empty() && replies.front().is_error()) {
+      try {
+        replies.front().throw_if_error(req->command_name(0));
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    if (error || replies.empty()) return std::move(handler)(std::move(error), reply{});
+    std::move(handler)(nullptr, std::move(replies.front()));
+  }
+};
 
 // One context per connection, built from its config; bad files are reported at construction.
 std::optional<asio::ssl::context> make_tls_context(const connection_config& config) {
@@ -143,6 +184,25 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
     return asio::async_initiate<Token, reply_signature>(
         [this](auto handler, const request* r, bool hs) { submit(*r, std::move(handler), hs); }, token, &req,
         handshake);
+  }
+
+  // Submits `req`, kept with the connection in the operation until it completes: no coroutine
+  // frame of our own on the hot path. The initiation takes them by reference from that operation.
+  static awaitable<std::vector<reply>> execute(std::shared_ptr<connection_impl> self, request req) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, reply_signature>(
+        [](auto handler, const std::shared_ptr<connection_impl>& impl, const request& r) {
+          impl->submit(r, std::move(handler), false);
+        },
+        asio::use_awaitable, std::move(self), std::move(req));
+  }
+
+  // As execute, completing with the first reply (a server error reply as server_error).
+  static awaitable<reply> execute_one(std::shared_ptr<connection_impl> self, request req) {
+    return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, reply)>(
+        [](auto handler, const std::shared_ptr<connection_impl>& impl, const request& r) {
+          impl->submit(r, first_reply_handler<decltype(handler)>{std::move(handler), &r}, false);
+        },
+        asio::use_awaitable, std::move(self), std::move(req));
   }
 
   void send(const request& req);
@@ -912,16 +972,12 @@ connection& connection::operator=(connection&& other) noexcept {
 awaitable<void> connection::connect() { return impl_->connect(); }
 
 awaitable<std::vector<reply>> connection::execute(request req) {
-  auto impl = impl_;  // the connection object may be moved from while we wait
-  co_return co_await impl->async_submit(req, false, boost::asio::use_awaitable);
+  // The operation holds the implementation: the connection object may be moved from meanwhile.
+  return detail::connection_impl::execute(impl_, std::move(req));
 }
 
 awaitable<reply> connection::execute_one(request req) {
-  auto impl = impl_;
-  auto replies = co_await impl->async_submit(req, false, boost::asio::use_awaitable);
-  reply result = std::move(replies.front());
-  result.throw_if_error(req.command_name(0));
-  co_return result;
+  return detail::connection_impl::execute_one(impl_, std::move(req));
 }
 
 void connection::close() { impl_->close(); }
