@@ -277,11 +277,15 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void complete(asio::any_completion_handler<reply_signature>&& handler, std::exception_ptr error,
                 std::vector<reply> replies = {}) {
-    // Never invoked inline: the caller resumes after the read loop is done with our state. One
-    // posted step completes every request finished meanwhile (one read may finish hundreds),
-    // dispatching each to its handler's own executor, in order.
+    // Never invoked inline: the caller resumes once we are done with our state. One step
+    // completes every request finished meanwhile (one read may finish hundreds), dispatching each
+    // to its handler's own executor, in order: posted, or at the end of the read that finished them.
     completed_.push_back({std::move(handler), std::move(error), std::move(replies)});
-    if (completed_.size() == 1) asio::post(executor_, [self = shared_from_this()] { self->run_completions(); });
+    if (completed_.size() == 1 && !reading_) post_completions();
+  }
+
+  void post_completions() {
+    asio::post(executor_, [self = shared_from_this()] { self->run_completions(); });
   }
 
   void run_completions() {
@@ -315,6 +319,7 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
   std::optional<push_handlers> push_;
   std::vector<completion> completed_;   // waiting for the posted step of complete()
   std::vector<completion> completing_;  // being completed by it
+  bool reading_ = false;                // in on_read, which completes what it finished at its end
   std::array<char, std::size_t{64} * 1024> read_buffer_{};
   state state_ = state::disconnected;
   bool reconnecting_ = false;     // a reconnect loop runs: new requests may wait for it
@@ -530,6 +535,9 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
   }
   stats_.bytes_read += n;
   last_read_ = clock::now();
+  // On every way out, the requests this read finished are completed: at the end, where the state
+  // is consistent again (saves a post and a trip through the scheduler per read), else posted.
+  reading_ = true;
   try {
     const auto on_complete = [this](waiter&& w, std::vector<reply>&& r) { on_reply(std::move(w), std::move(r)); };
     const std::string_view bytes(read_buffer_.data(), n);
@@ -542,12 +550,17 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
       pipeline_.feed(bytes, on_complete);
     }
   } catch (const protocol_error& e) {
+    reading_ = false;
+    if (!completed_.empty()) post_completions();
     return on_connection_lost(e.what());
   }
+  reading_ = false;
   if (std::exchange(demoted_, false)) {
+    if (!completed_.empty()) post_completions();
     return on_connection_lost("the node is no longer the primary (READONLY); asking the sentinels again");
   }
   if (generation == generation_) start_read();
+  run_completions();
 }
 
 void connection_impl::arm_deadline_timer(clock::time_point deadline) {
