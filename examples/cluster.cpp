@@ -34,6 +34,7 @@ rapyer::awaitable<void> cluster_tour(const std::string& url) {
   }
   co_await Player::ainsert(players);
   std::vector<std::string> keys;
+  keys.reserve(players.size());
   for (const auto& p : players) keys.push_back(p.key());
   const auto loaded = co_await Player::afind(keys);
   check(loaded.size() == players.size(), "afind(keys) across slots");
