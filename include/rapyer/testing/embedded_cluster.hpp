@@ -20,7 +20,7 @@ struct embedded_cluster_options {
   std::size_t primaries = 3;
   std::size_t replicas_per_primary = 1;
   /// The server binary and redis-cli, looked up in PATH.
-  std::string executable = "redis-server";
+  std::string executable = default_server_executable();
   std::string cli = "redis-cli";
   /// cluster-node-timeout: how long a node is unreachable before its failover starts.
   std::chrono::milliseconds node_timeout{1000};
