@@ -235,8 +235,8 @@ void embedded_sentinel::restart_old_primary() {
   old_primary.start();
   // The sentinels would convert it themselves, but only after their 10 s INFO period plus 8 s of
   // it reporting itself a primary: longer than a test should wait.
-  const auto answer = command(old_primary.port(), options_.password,
-                              {"REPLICAOF", "127.0.0.1", std::to_string(primary_port())});
+  const auto answer =
+      command(old_primary.port(), options_.password, {"REPLICAOF", "127.0.0.1", std::to_string(primary_port())});
   if (text(answer.get()) != "OK") {
     throw connection_error("embedded_sentinel: REPLICAOF refused by the restarted old primary: " +
                            std::string(answer ? text(answer.get()) : "no answer"));
