@@ -27,7 +27,7 @@ struct embedded_server_tls {
 std::string default_server_executable();
 
 struct embedded_server_options {
-  /// The server binary, looked up in PATH.
+  /// The server binary (looked up in PATH unless a path).
   std::string executable = default_server_executable();
   /// Modules to load at start (`--loadmodule <path>` each), e.g. a JSON module.
   std::vector<std::string> modules;
