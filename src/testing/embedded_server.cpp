@@ -69,6 +69,11 @@ bool answers_ping(std::uint16_t port) {
 
 }  // namespace
 
+std::string default_server_executable() {
+  const char* executable = std::getenv("RAPYER_TEST_SERVER");
+  return executable != nullptr && *executable != '\0' ? executable : "redis-server";
+}
+
 std::uint16_t free_loopback_port() {
   bool ok = false;
   const int fd = loopback_socket(0, true, ok);
@@ -126,6 +131,7 @@ void embedded_server::start() {
                              "--tls-key-file", tls->key_file, "--tls-ca-cert-file", tls->ca_file, "--tls-auth-clients",
                              tls->require_client_certificate ? "yes" : "no"});
   }
+  for (const auto& module : options_.modules) args.insert(args.end(), {"--loadmodule", module});
   args.insert(args.end(), options_.extra_arguments.begin(), options_.extra_arguments.end());
   pid_ = detail::spawn_process(args);
   wait_until_ready();
@@ -137,13 +143,14 @@ void embedded_server::wait_until_ready() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw connection_error("embedded_server: redis-server exited at start; see " + directory_ + "/redis.log");
+      throw connection_error("embedded_server: " + options_.executable + " exited at start; see " + directory_ +
+                             "/redis.log");
     }
     if (answers_ping(port_)) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   signal_and_wait(SIGKILL);
-  throw timeout_error("embedded_server: redis-server did not answer within the start timeout");
+  throw timeout_error("embedded_server: " + options_.executable + " did not answer within the start timeout");
 }
 
 void embedded_server::signal_and_wait(int signal) {

@@ -19,8 +19,9 @@ struct embedded_cluster_options {
   /// At least 3: redis-cli --cluster create refuses fewer.
   std::size_t primaries = 3;
   std::size_t replicas_per_primary = 1;
-  /// The server binary and redis-cli, looked up in PATH.
-  std::string executable = "redis-server";
+  /// The server binary and redis-cli (looked up in PATH unless paths); redis-cli also joins Valkey
+  /// nodes.
+  std::string executable = default_server_executable();
   std::string cli = "redis-cli";
   /// cluster-node-timeout: how long a node is unreachable before its failover starts.
   std::chrono::milliseconds node_timeout{1000};

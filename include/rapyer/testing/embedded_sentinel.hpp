@@ -1,5 +1,6 @@
 // A private Redis Sentinel setup for tests: one primary, one replica and three sentinels, each an
-// embedded_server on a free loopback port with persistence off.
+// embedded_server (running default_server_executable()) on a free loopback port with persistence
+// off.
 #pragma once
 
 #include <chrono>

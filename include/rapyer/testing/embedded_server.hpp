@@ -1,5 +1,6 @@
 // A private redis-server child process on a free loopback port with persistence off: what the
-// examples run against when REDIS_URL is unset, and what the tests run against.
+// examples run against when REDIS_URL is unset, and what the tests run against. RAPYER_TEST_SERVER
+// names another server executable for all of them (e.g. valkey-server).
 #pragma once
 
 #include <chrono>
@@ -21,9 +22,15 @@ struct embedded_server_tls {
   bool require_client_certificate = false;
 };
 
+/// The server executable embedded servers run unless told otherwise: RAPYER_TEST_SERVER when set
+/// (a path, or a name looked up in PATH, e.g. valkey-server), else redis-server.
+std::string default_server_executable();
+
 struct embedded_server_options {
-  /// The server binary, looked up in PATH.
-  std::string executable = "redis-server";
+  /// The server binary (looked up in PATH unless a path).
+  std::string executable = default_server_executable();
+  /// Modules to load at start (`--loadmodule <path>` each), e.g. a JSON module.
+  std::vector<std::string> modules;
   /// Port to listen on; 0 picks a free loopback port.
   std::uint16_t port = 0;
   /// With port 0, pick one whose Redis Cluster bus port (port + 10000) is free as well.

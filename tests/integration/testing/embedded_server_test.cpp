@@ -1,4 +1,5 @@
-// Servers of their own: restarts, passwords, Unix sockets. Never the shared one.
+// Servers of their own: restarts, passwords, Unix sockets, the executable from the environment,
+// the JSON-capable server. Never the shared one.
 #include "rapyer/testing/embedded_server.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -6,9 +7,14 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "json_server.hpp"
+#include "rapyer/testing/embedded_cluster.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -94,6 +100,49 @@ TEST_F(OwnServerTest, ConnectsOverAUnixSocket) {
     }
     const auto info = (co_await conn.execute("CLIENT", "INFO")).as_string();
     EXPECT_NE(info.find("db=1"), std::string::npos) << info;
+  }());
+}
+
+// RAPYER_TEST_SERVER is the executable of every server whose options name none: standalone,
+// sentinel and cluster nodes alike.
+TEST_F(OwnServerTest, ServerExecutableComesFromTheEnvironment) {
+  constexpr const char* variable = "RAPYER_TEST_SERVER";
+  const char* outer = std::getenv(variable);
+  const std::optional<std::string> restored = outer != nullptr ? std::optional<std::string>(outer) : std::nullopt;
+  ::setenv(variable, "rapyer-no-such-server", 1);
+  const embedded_server_options options;
+  const rapyer::testing::embedded_cluster_options cluster_options;
+  if (restored) {
+    ::setenv(variable, restored->c_str(), 1);
+  } else {
+    ::unsetenv(variable);
+  }
+  EXPECT_EQ(options.executable, "rapyer-no-such-server");
+  EXPECT_EQ(cluster_options.executable, "rapyer-no-such-server");
+  try {
+    embedded_server server(options);
+    ADD_FAILURE() << "started a server that does not exist";
+  } catch (const rapyer::connection_error& e) {
+    EXPECT_NE(std::string(e.what()).find("rapyer-no-such-server"), std::string::npos) << e.what();
+  }
+}
+
+// The server the JSON-layout tests get starts with its module and runs JSON.SET / JSON.GET.
+TEST_F(OwnServerTest, JsonServerAnswersJsonSetAndGet) {
+  const auto options = rapyer::test::json_server_options();
+  if (!options) GTEST_SKIP() << rapyer::test::json_server_missing;
+  embedded_server server(*options);
+  const auto document = nlohmann::json::parse(R"({"name":"Ada","scores":[1,2.5]})");
+  // Built outside the coroutine: GCC 12 rejects these initializer lists inside it.
+  const auto everything = nlohmann::json::array({document});
+  const auto names = nlohmann::json::array({"Ada"});
+  run([&]() -> awaitable<void> {
+    connection conn(co_await asio::this_coro::executor, connection_config::from_url(server.url()));
+    co_await conn.connect();
+    EXPECT_EQ((co_await conn.execute("JSON.SET", "doc", "$", document.dump())).as_string(), "OK");
+    // A `$` path answers an array of the matches; servers may format the text differently.
+    EXPECT_EQ(nlohmann::json::parse((co_await conn.execute("JSON.GET", "doc", "$")).as_string()), everything);
+    EXPECT_EQ(nlohmann::json::parse((co_await conn.execute("JSON.GET", "doc", "$.name")).as_string()), names);
   }());
 }
 
