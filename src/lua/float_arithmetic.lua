@@ -4,7 +4,8 @@
 -- result is stored in the shortest of 15-17 significant digits that reads back as the same double.
 local a, b = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0'), tonumber(ARGV[3])
 if not a or not b then return redis.error_reply('ERR hash value is not a number') end
-local operation, result = ARGV[2], nil
+local operation = ARGV[2]
+local result
 if operation == 'mul' then
   result = a * b
 elseif operation == 'pow' then
