@@ -43,7 +43,8 @@ enum class noscript_blocks {
 /// commands after the first failure, those that bring state in line with what is stored (an index
 /// update by the reindex script, a TTL set by EXPIRE, PEXPIRE or the expire_all script) go again
 /// too: they may have run before the command they follow. A block whose commands all call one
-/// script (bulk saves and deletes) failed whole, so it runs again whole, still atomically.
+/// script (bulk saves and deletes) failed whole, so it runs again whole, still atomically; in a
+/// mixed block (apipeline) the failed commands run after the others, each once, in a second block.
 class noscript_rerun {
  public:
   /// Null when no reply to `sent` is a NOSCRIPT error of a known script.
