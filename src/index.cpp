@@ -7,8 +7,10 @@
 
 namespace rapyer::detail {
 
-void push_index_section(std::vector<std::string>& keys, std::vector<std::string>& args, const key_layout& layout,
-                        const std::string& id, std::span<const index_spec> specs) {
+scripts::index_section index_section_of(const key_layout& layout, const std::string& id,
+                                        std::span<const index_spec> specs) {
+  scripts::index_section section;
+  auto& [keys, args] = section;
   args.push_back(std::to_string(specs.size()));
   args.push_back(id);
   const std::size_t bucket = layout.bucket_of(id);
@@ -18,6 +20,7 @@ void push_index_section(std::vector<std::string>& keys, std::vector<std::string>
     keys.push_back(layout.index_key(bucket, spec.path));
     if (spec.kind == index_kind::text) keys.push_back(keys.back() + ":members");
   }
+  return section;
 }
 
 void append_index_hits(index_kind kind, const reply& range, std::vector<index_hit>& hits) {

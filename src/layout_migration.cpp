@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "rapyer/detail/atomic_blocks.hpp"
-#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_base.hpp"
 #include "rapyer/detail/model_registry.hpp"
 
@@ -38,8 +37,8 @@ awaitable<std::size_t> move_models(client& redis, const key_layout& layout, std:
     if (!dumped[dump_at(i, 0)].is_nil()) ++moved;
   }
   // A model's new keys appear at once, with its index entries; the old ones go afterwards, so an
-  // interruption leaves a model in both places at worst, which the next run resolves. A block
-  // that met NOSCRIPT is sent again: its RESTOREs repeat safely (REPLACE).
+  // interruption leaves a model in both places at worst, which the next run resolves. When the
+  // reindex script was missing, only the index updates run again (noscript_rerun).
   atomic_blocks blocks(redis.is_cluster(), new_keys);
   const auto restore_block = [&](request& block, std::span<const std::size_t> members) {
     for (const std::size_t i : members) {
@@ -52,7 +51,7 @@ awaitable<std::size_t> move_models(client& redis, const key_layout& layout, std:
       push_reindex_call(block, new_keys[i], layout, ids[i], specs);
     }
   };
-  const auto restored = co_await blocks.execute(redis, restore_block, &scripts::reindex);
+  const auto restored = co_await blocks.execute(redis, restore_block);
   for (const auto* results : blocks.all_results(restored)) {
     for (const auto& r : *results) r.throw_if_error("moving a model into " + layout.head() + "'s buckets");
   }

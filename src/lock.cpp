@@ -6,8 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/random.hpp"
+#include "rapyer/detail/scripts.hpp"
 
 namespace rapyer {
 
@@ -28,11 +28,9 @@ struct distributed_lock::state {
 
 namespace {
 
-awaitable<long long> call(client& redis, const detail::script& s, const std::string& key, const auto&... args) {
-  const std::vector<std::string> keys(1, key);
-  request req;
-  s.push_call(req, keys, args...);
-  auto replies = co_await detail::execute_with_script(redis, req, &s);
+/// The integer reply of one call of a lock script.
+awaitable<long long> call(client& redis, request req) {
+  auto replies = co_await detail::execute_calling_scripts(redis, req);
   replies.front().throw_if_error("EVALSHA");
   co_return replies.front().as_integer();
 }
@@ -43,7 +41,9 @@ awaitable<void> extend_while_held(std::shared_ptr<distributed_lock::state> s) {
     co_await s->timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (s->released) co_return;
     try {
-      if (co_await call(s->redis, detail::scripts::lock_extend, s->key, s->token, s->options.ttl.count()) == 0) {
+      request extend;
+      detail::scripts::push_lock_extend(extend, s->key, s->token, s->options.ttl.count());
+      if (co_await call(s->redis, std::move(extend)) == 0) {
         s->lost = true;
         co_return;
       }
@@ -92,7 +92,9 @@ awaitable<void> distributed_lock::release() {
   s->timer.cancel();
   if (!s->acquired) co_return;
   s->acquired = false;
-  if (co_await call(s->redis, detail::scripts::lock_release, s->key, s->token) == 0) {
+  request release;
+  detail::scripts::push_lock_release(release, s->key, s->token);
+  if (co_await call(s->redis, std::move(release)) == 0) {
     throw lock_lost("lock " + s->key + " was no longer held at release (expired or taken by another holder)");
   }
   if (s->lost) throw lock_lost("lock " + s->key + " was lost while held (extension failed)");

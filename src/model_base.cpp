@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "rapyer/detail/lua_scripts.hpp"
+#include "rapyer/detail/scripts.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
 
@@ -26,10 +26,7 @@ client& model_base::redis() const { return config().redis ? *config().redis : de
 void push_reindex_call(request& req, const std::string& key, const key_layout& layout, const std::string& id,
                        std::span<const index_spec> specs) {
   if (specs.empty()) return;
-  std::vector<std::string> keys(1, key);
-  std::vector<std::string> args;
-  push_index_section(keys, args, layout, id, specs);
-  scripts::reindex.push_call(req, keys, args);
+  scripts::push_reindex(req, key, index_section_of(layout, id, specs));
 }
 
 void model_base::push_reindex(request& req, std::span<const index_spec> specs) const {
@@ -63,16 +60,11 @@ std::span<const index_spec> model_base::indexes_under(std::string_view field) co
   return {first, std::find_if_not(first, all.end(), under)};
 }
 
-void model_base::enqueue(request command, reply_handler apply, const script* used, std::string_view field,
+void model_base::enqueue(request command, reply_handler apply, std::string_view field,
                          std::span<const index_spec> reindexed) const {
   pipeline_state* pipeline = active_pipeline();
   std::string description = command.command_name(0) + " " + key();
   if (!field.empty()) description.append(" ").append(field);
-  for (const script* s : {used, reindexed.empty() ? nullptr : &scripts::reindex}) {
-    if (s != nullptr && std::find(pipeline->scripts.begin(), pipeline->scripts.end(), s) == pipeline->scripts.end()) {
-      pipeline->scripts.push_back(s);
-    }
-  }
   pipeline->operations.push_back({std::move(command), std::move(apply), description});
   if (!reindexed.empty()) {
     request reindex;
@@ -81,37 +73,24 @@ void model_base::enqueue(request command, reply_handler apply, const script* use
   }
 }
 
-awaitable<reply> model_base::execute_operation(request command, const script* used,
-                                               std::span<const index_spec> reindexed) const {
+awaitable<reply> model_base::execute_operation(request command, std::span<const index_spec> reindexed) const {
   client& connection = redis();
   if (!refreshes_ttl() && reindexed.empty()) {
-    auto replies = co_await execute_with_script(connection, command, used);
+    auto replies = co_await execute_calling_scripts(connection, command);
     co_return std::move(replies.front());
   }
   // One write: MULTI, the operation, the index update, EXPIREs, EXEC. On a pipelined connection
-  // nothing can come between them, and MULTI makes them atomic with the operation. What follows
-  // the operation repeats safely, so the whole MULTI is resent when the operation's script was
-  // missing; when the operation ran and only the index script was missing, only that is resent.
-  const script* reindex_script = reindexed.empty() ? nullptr : &scripts::reindex;
+  // nothing can come between them, and MULTI makes them atomic with the operation. When a script
+  // was missing, what failed runs again with the index update and EXPIREs after it (noscript_rerun).
   request wrapped;
   wrapped.push("MULTI").append(command);
   push_reindex(wrapped, reindexed);
   push_refresh(wrapped);
   wrapped.push("EXEC");
-  auto replies = co_await connection.execute(wrapped);
-  if (replies.back().is_array() && is_noscript(replies.back().as_array().front())) {
-    replies = co_await execute_loading_first(connection, wrapped, used, reindex_script);
-  }
+  auto replies = co_await execute_calling_scripts(connection, wrapped);
   replies.back().throw_if_error("EXEC");
   auto& results = replies.back().as_array();
-  if (reindex_script != nullptr && is_noscript(results[1])) {
-    request again;
-    push_reindex(again, reindexed);
-    const auto reindexed_again = co_await execute_loading_first(connection, again, reindex_script);
-    reindexed_again.front().throw_if_error("reindex");
-  } else if (reindex_script != nullptr) {
-    results[1].throw_if_error("reindex");
-  }
+  if (!reindexed.empty()) results[1].throw_if_error("reindex");
   co_return std::move(results.front());
 }
 

@@ -1,5 +1,6 @@
 #include "rapyer/model_pipeline.hpp"
 
+#include "rapyer/detail/script.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer::detail {
@@ -36,19 +37,17 @@ awaitable<void> run_model_pipeline(std::vector<const model_base*> models, std::f
   if (state.operations.empty()) co_return;
 
   request req;
-  for (const script* s : state.scripts) req.push("SCRIPT", "LOAD", s->source());
   req.push("MULTI");
   for (const auto& op : state.operations) req.append(op.command);
   for (const auto* m : state.models) m->push_refresh(req);
   req.push("EXEC");
-  auto replies = co_await models.front()->redis().execute(req);
+  auto replies = co_await execute_calling_scripts(models.front()->redis(), req);
 
   std::vector<pipeline_error::failure> failures;
-  const std::size_t first_queued = state.scripts.size() + 1;
   const reply& exec = replies.back();
   if (exec.is_error()) {  // EXECABORT: a command was refused while queueing; nothing ran
     for (std::size_t i = 0; i < state.operations.size(); ++i) {
-      const reply& queued = replies.at(first_queued + i);
+      const reply& queued = replies.at(1 + i);  // after MULTI's
       if (queued.is_error()) failures.push_back({i, state.operations[i].description, queued.error_message()});
     }
     if (failures.empty()) exec.throw_if_error("EXEC");

@@ -2,17 +2,19 @@
 
 namespace rapyer {
 
-using detail::scripts::datetime_add;
-using detail::scripts::float_arithmetic;
-using detail::scripts::integer_arithmetic;
-using detail::scripts::string_append;
-using detail::scripts::string_repeat;
+using detail::scripts::push_datetime_add;
+using detail::scripts::push_float_arithmetic;
+using detail::scripts::push_integer_arithmetic;
+using detail::scripts::push_string_append;
+using detail::scripts::push_string_repeat;
 
 // Each operation sends one command; the reply handler sets the local value to the server's result
 // (after EXEC when inside apipeline(), where the returned value is still the local one).
 
-awaitable<std::string> RedisStr::aappend(std::string_view suffix) { return update_by_script(string_append, suffix); }
-awaitable<std::string> RedisStr::amultiply(long long count) { return update_by_script(string_repeat, count); }
+awaitable<std::string> RedisStr::aappend(std::string_view suffix) {
+  return update_by_script(push_string_append, suffix);
+}
+awaitable<std::string> RedisStr::amultiply(long long count) { return update_by_script(push_string_repeat, count); }
 
 awaitable<long long> RedisInt::aincrease(long long amount) {
   request req;
@@ -22,7 +24,7 @@ awaitable<long long> RedisInt::aincrease(long long amount) {
 }
 
 awaitable<long long> RedisInt::arithmetic(std::string_view operation, long long operand) {
-  return update_by_script(integer_arithmetic, operation, operand);
+  return update_by_script(push_integer_arithmetic, operation, operand);
 }
 
 awaitable<long long> RedisInt::amultiply(long long factor) { return arithmetic("mul", factor); }
@@ -33,7 +35,7 @@ awaitable<long long> RedisInt::apower(long long exponent) { return arithmetic("p
 awaitable<double> RedisFloat::aincrease(double amount) { return update_by_command("HINCRBYFLOAT", amount); }
 
 awaitable<double> RedisFloat::arithmetic(std::string_view operation, double operand) {
-  return update_by_script(float_arithmetic, operation, operand);
+  return update_by_script(push_float_arithmetic, operation, operand);
 }
 
 awaitable<double> RedisFloat::amultiply(double factor) { return arithmetic("mul", factor); }
@@ -49,10 +51,10 @@ awaitable<void> RedisBool::aset(bool value) {
   co_await perform(std::move(req), apply);
 }
 
-awaitable<void> RedisBytes::aappend(std::string_view raw) { (void)co_await update_by_script(string_append, raw); }
+awaitable<void> RedisBytes::aappend(std::string_view raw) { (void)co_await update_by_script(push_string_append, raw); }
 
 awaitable<std::chrono::system_clock::time_point> RedisDatetime::aadd(std::chrono::microseconds delta) {
-  return update_by_script(datetime_add, delta.count());
+  return update_by_script(push_datetime_add, delta.count());
 }
 
 awaitable<timestamp> RedisTimestamp::aadd(std::chrono::microseconds delta) {

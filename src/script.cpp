@@ -1,70 +1,41 @@
 #include "rapyer/detail/script.hpp"
 
-#include <array>
-#include <cstdint>
+#include <algorithm>
+
+#include "rapyer/detail/ascii.hpp"
+#include "rapyer/detail/blocking_command.hpp"
+#include "rapyer/detail/command_arg.hpp"
+#include "rapyer/detail/scripts.hpp"
 
 namespace rapyer::detail {
 namespace {
 
-std::uint32_t rotate_left(std::uint32_t value, int bits) { return (value << bits) | (value >> (32 - bits)); }
+using argv = std::vector<std::string_view>;
+
+/// The known script an EVALSHA calls, or null.
+const script* script_called(const argv& command) {
+  if (command.size() < 2 || !iequals(command[0], "EVALSHA")) return nullptr;
+  const auto all = scripts::all();
+  const auto found = std::ranges::find_if(all, [&](const script* s) { return iequals(s->sha, command[1]); });
+  return found == all.end() ? nullptr : *found;
+}
+
+/// Commands that set state from what is stored, so that running them again after the command they
+/// follow is right: an index update, a TTL.
+bool repeats_safely(const argv& command) {
+  if (iequals(command.front(), "EXPIRE") || iequals(command.front(), "PEXPIRE")) return true;
+  const script* called = script_called(command);
+  return called == &scripts::reindex || called == &scripts::expire_all;
+}
+
+void push_command(request& req, const argv& command) {
+  const std::vector<command_arg> args(command.begin(), command.end());
+  req.push_argv(args);
+}
 
 }  // namespace
 
 bool is_noscript(const reply& r) { return r.is_error() && r.error_message().starts_with("NOSCRIPT"); }
-
-// SHA-1 (FIPS 180-4), only to name scripts the way Redis does.
-std::string sha1_hex(std::string_view data) {
-  std::array<std::uint32_t, 5> h = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
-  std::string message(data);
-  const std::uint64_t bit_length = static_cast<std::uint64_t>(data.size()) * 8;
-  message += static_cast<char>(0x80);
-  while (message.size() % 64 != 56) message += '\0';
-  for (int shift = 56; shift >= 0; shift -= 8) message += static_cast<char>((bit_length >> shift) & 0xFF);
-  for (std::size_t chunk = 0; chunk < message.size(); chunk += 64) {
-    std::array<std::uint32_t, 80> w{};
-    for (std::size_t i = 0; i < 16; ++i) {
-      for (std::size_t b = 0; b < 4; ++b) {
-        w[i] = (w[i] << 8) | static_cast<unsigned char>(message[chunk + i * 4 + b]);
-      }
-    }
-    for (std::size_t i = 16; i < 80; ++i) w[i] = rotate_left(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-    auto [a, b, c, d, e] = h;
-    for (std::size_t i = 0; i < 80; ++i) {
-      std::uint32_t f = 0;
-      std::uint32_t k = 0;
-      if (i < 20) {
-        f = (b & c) | (~b & d);
-        k = 0x5A827999;
-      } else if (i < 40) {
-        f = b ^ c ^ d;
-        k = 0x6ED9EBA1;
-      } else if (i < 60) {
-        f = (b & c) | (b & d) | (c & d);
-        k = 0x8F1BBCDC;
-      } else {
-        f = b ^ c ^ d;
-        k = 0xCA62C1D6;
-      }
-      const std::uint32_t next = rotate_left(a, 5) + f + e + k + w[i];
-      e = d;
-      d = c;
-      c = rotate_left(b, 30);
-      b = a;
-      a = next;
-    }
-    h[0] += a;
-    h[1] += b;
-    h[2] += c;
-    h[3] += d;
-    h[4] += e;
-  }
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (std::uint32_t word : h) {
-    for (int shift = 28; shift >= 0; shift -= 4) hex += digits[(word >> shift) & 0xF];
-  }
-  return hex;
-}
 
 bool has_noscript(const std::vector<reply>& replies) {
   for (const auto& r : replies) {
@@ -76,6 +47,82 @@ bool has_noscript(const std::vector<reply>& replies) {
     }
   }
   return false;
+}
+
+std::optional<noscript_rerun> noscript_rerun::plan(const request& sent, const std::vector<reply>& replies,
+                                                   noscript_blocks blocks) {
+  const auto commands = split_commands(sent.payload());
+  std::vector<const script*> missing;
+  // Whether the command failed for want of a script rapyer knows, which is then noted as missing.
+  const auto failed_for_script = [&](const argv& command, const reply& result) {
+    const script* called = is_noscript(result) ? script_called(command) : nullptr;
+    if (called != nullptr && std::ranges::find(missing, called) == missing.end()) missing.push_back(called);
+    return called != nullptr;
+  };
+  struct rerun_unit {
+    std::size_t reply;                  // the command's reply, or the block's EXEC reply
+    std::size_t first_command;          // of the block's commands in `commands`
+    std::vector<std::size_t> elements;  // empty for a plain command
+  };
+  std::vector<rerun_unit> units;
+  for (std::size_t i = 0; i < commands.size() && i < replies.size(); ++i) {
+    if (!iequals(commands[i].front(), "MULTI")) {
+      if (failed_for_script(commands[i], replies[i])) units.push_back({i, i, {}});
+      continue;
+    }
+    std::size_t exec = i + 1;
+    while (exec < commands.size() && !iequals(commands[exec].front(), "EXEC") &&
+           !iequals(commands[exec].front(), "DISCARD")) {
+      ++exec;
+    }
+    if (exec >= replies.size()) break;
+    // The EXEC array holds one result per queued command, in order (an aborted block has none).
+    if (iequals(commands[exec].front(), "EXEC") && replies[exec].is_array()) {
+      const auto& results = replies[exec].as_array();
+      rerun_unit block{exec, i + 1, {}};
+      bool failed = false;
+      for (std::size_t e = 0; e < results.size() && i + 1 + e < exec; ++e) {
+        const argv& command = commands[i + 1 + e];
+        const bool this_failed = failed_for_script(command, results[e]);
+        if (this_failed || (failed && repeats_safely(command))) block.elements.push_back(e);
+        failed = failed || this_failed;
+      }
+      if (failed && blocks == noscript_blocks::rerun) units.push_back(std::move(block));
+    }
+    i = exec;
+  }
+  if (missing.empty()) return std::nullopt;
+
+  noscript_rerun rerun;
+  for (const script* s : missing) rerun.again_.push("SCRIPT", "LOAD", s->source);
+  for (const auto& unit : units) {
+    if (unit.elements.empty()) {
+      rerun.reruns_.push_back({unit.reply, std::nullopt, rerun.again_.size(), std::nullopt});
+      push_command(rerun.again_, commands[unit.reply]);
+      continue;
+    }
+    rerun.again_.push("MULTI");
+    const std::size_t exec = rerun.again_.size() + unit.elements.size();
+    for (std::size_t n = 0; n < unit.elements.size(); ++n) {
+      rerun.reruns_.push_back({unit.reply, unit.elements[n], exec, n});
+      push_command(rerun.again_, commands[unit.first_command + unit.elements[n]]);
+    }
+    rerun.again_.push("EXEC");
+  }
+  return rerun;
+}
+
+void noscript_rerun::merge(std::vector<reply>& replies, std::vector<reply> again_replies) const {
+  for (const auto& r : reruns_) {
+    reply& result = again_replies.at(r.again_reply);
+    // An aborted rerun block (EXECABORT) gives its error to each of its commands.
+    reply value = r.again_element && result.is_array() ? std::move(result.as_array().at(*r.again_element)) : result;
+    if (r.element) {
+      replies.at(r.reply).as_array().at(*r.element) = std::move(value);
+    } else {
+      replies.at(r.reply) = std::move(value);
+    }
+  }
 }
 
 }  // namespace rapyer::detail

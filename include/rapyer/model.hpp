@@ -22,9 +22,9 @@
 
 #include "rapyer/detail/atomic_blocks.hpp"
 #include "rapyer/detail/layout_migration.hpp"
-#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_layout.hpp"
 #include "rapyer/detail/model_registry.hpp"
+#include "rapyer/detail/scripts.hpp"
 #include "rapyer/detail/type_name.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
@@ -200,8 +200,8 @@ class AtomicRedisModel : public detail::model_base {
   /// Sets the expiry of every key of the model, atomically.
   awaitable<void> aset_ttl(std::chrono::seconds ttl) const {
     request req;
-    detail::scripts::expire_all.push_call(req, all_keys(), ttl.count());
-    co_await perform(std::move(req), {}, &detail::scripts::expire_all, "");
+    const detail::script* used = detail::scripts::push_expire_all(req, all_keys(), ttl.count());
+    co_await perform(std::move(req), {}, used, "");
   }
 
   /// Locks this model (see lock.hpp): body(fresh) or body(fresh, lock) runs on a freshly loaded copy
@@ -276,7 +276,7 @@ class AtomicRedisModel : public detail::model_base {
     const auto save_block = [&](request& block, std::span<const std::size_t> members) {
       for (const std::size_t i : members) models[i].append_save(block);
     };
-    const auto replies = co_await blocks.execute(redis, save_block, &detail::scripts::save);
+    const auto replies = co_await blocks.execute(redis, save_block);
     for (const auto* results : blocks.all_results(replies)) {
       for (const auto& r : *results) r.throw_if_error("save");
     }
@@ -340,7 +340,7 @@ class AtomicRedisModel : public detail::model_base {
       request cleanup;
       for (const auto& key : expired)
         detail::push_reindex_call(cleanup, key, class_layout(), id_of(key), class_indexes());
-      co_await detail::execute_with_script(class_client(), cleanup, &detail::scripts::reindex);
+      co_await detail::execute_calling_scripts(class_client(), cleanup);
     }
     co_return out;
   }
@@ -370,7 +370,7 @@ class AtomicRedisModel : public detail::model_base {
     const auto remove_block = [&](request& block, std::span<const std::size_t> members) {
       for (const std::size_t i : members) append_remove(block, keys[i]);
     };
-    const auto replies = co_await blocks.execute(redis, remove_block, &detail::scripts::remove);
+    const auto replies = co_await blocks.execute(redis, remove_block);
     std::size_t deleted = 0;
     for (const auto* results : blocks.all_results(replies)) {
       for (const auto& r : *results) deleted += r.as_integer() > 0 ? 1 : 0;
@@ -378,49 +378,38 @@ class AtomicRedisModel : public detail::model_base {
     co_return deleted;
   }
 
-  /// Appends this model's atomic save (one EVALSHA of detail::scripts::save) to a request, e.g. to
-  /// batch it with other commands; save() and ainsert() use it.
+  /// Appends this model's atomic save (one EVALSHA of the save script) to a request, e.g. to batch
+  /// it with other commands; save() and ainsert() use it.
   void append_save(request& req) const {
-    const std::string k = key();
-    std::vector<std::string> keys = {k};
+    detail::scripts::save_arguments args;
+    args.model_key = key();
     std::vector<std::string> pairs = {std::string(detail::model_marker_field), class_name()};
     detail::for_each_hash_field(
         self(), "", [&](const std::string& path, const auto& value) { detail::encode_hash_field(pairs, path, value); });
-    std::vector<std::string> collections;
     detail::for_each_collection(self(), [&](const char* name, const auto& field) {
       using F = std::remove_cvref_t<decltype(field)>;
-      keys.push_back(k + ":" + name);
-      auto items = F::traits_type::encode_items(field.value());
-      collections.push_back(std::string(1, static_cast<char>(F::kind)));
-      collections.push_back(std::to_string(items.size()));
-      collections.insert(collections.end(), std::make_move_iterator(items.begin()),
-                         std::make_move_iterator(items.end()));
+      args.collections.push_back(
+          {args.model_key + ":" + name, static_cast<char>(F::kind), F::traits_type::encode_items(field.value())});
     });
-    const std::size_t collection_keys = keys.size() - 1;
-    std::vector<std::string> index_args;
-    detail::push_index_section(keys, index_args, class_layout(), id(), class_indexes());
-    const long long ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
-    std::string version_path;
-    std::string expected_version;
+    args.index = detail::index_section_of(class_layout(), id(), class_indexes());
+    args.ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
     if (const Version* version = version_field()) {
-      version_path = std::string(field_name_of(version));
-      expected_version = std::to_string(version->number);
+      args.version_field = std::string(field_name_of(version));
+      args.expected_version = std::to_string(version->number);
       // The stored pair carries the next version; the script checks the expected one first.
       for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
-        if (pairs[i] == version_path) pairs[i + 1] = std::to_string(version->number + 1);
+        if (pairs[i] == args.version_field) pairs[i + 1] = std::to_string(version->number + 1);
       }
     }
-    detail::scripts::save.push_call(req, keys, ttl_ms, version_path, expected_version, pairs.size() / 2,
-                                    collection_keys, pairs, collections, index_args);
+    args.hash_pairs = std::move(pairs);
+    detail::scripts::push_save(req, args);
   }
 
-  /// Appends the deletion of the model at `key` with its index entries (one EVALSHA of
-  /// detail::scripts::remove); adelete() and adelete_many() use it.
+  /// Appends the deletion of the model at `key` with its index entries (one EVALSHA of the remove
+  /// script); adelete() and adelete_many() use it.
   static void append_remove(request& req, const std::string& key) {
-    std::vector<std::string> keys = keys_of(key);
-    std::vector<std::string> args(1, std::to_string(keys.size()));
-    detail::push_index_section(keys, args, class_layout(), id_of(key), class_indexes());
-    detail::scripts::remove.push_call(req, keys, args);
+    detail::scripts::push_remove(req, keys_of(key),
+                                 detail::index_section_of(class_layout(), id_of(key), class_indexes()));
   }
 
   /// Appends the reads of the model at `key` (its hash, then each collection): read_size()

@@ -21,9 +21,9 @@
 
 #include "rapyer/client.hpp"
 #include "rapyer/detail/atomic_blocks.hpp"
-#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_base.hpp"
 #include "rapyer/detail/random.hpp"
+#include "rapyer/detail/script.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer {
@@ -79,12 +79,14 @@ awaitable<std::tuple<Models...>> transaction_runner<std::index_sequence<I...>, M
     std::tuple<Models...> fresh(Models::decode(keys[I], all.subspan(offsets[I], sizes[I]))...);
     co_await fn(std::get<I>(fresh)...);  // an exception leaves the lease in WATCH: it is closed, never reused
     request commit;
-    commit.push("SCRIPT", "LOAD", scripts::save.source());  // no NOSCRIPT inside EXEC
     commit.push("MULTI");
     (std::get<I>(fresh).append_save(commit), ...);
     commit.push("EXEC");
-    const auto results = co_await lease.execute(commit);
+    // Every command of the block calls the save script, so a NOSCRIPT result means none ran; EXEC
+    // ended the WATCH, so the attempt starts over, once the script is loaded, instead of a rerun.
+    const auto results = co_await execute_calling_scripts(lease, commit, noscript_blocks::load_only);
     const reply& exec = results.back();
+    if (exec.is_array() && has_noscript(exec.as_array())) continue;
     if (!exec.is_nil()) {
       exec.throw_if_error("EXEC");
       const auto saved = [&](const reply& result, const auto& model, const std::string& key) {

@@ -35,35 +35,14 @@ class atomic_blocks {
     }
   }
 
-  /// Sends the blocks in one round trip (one per node on a cluster) and returns the replies. With
-  /// `used`, a block whose EXEC results hold NOSCRIPT ran nothing (all its commands call that
-  /// script): such blocks, and only they, run again after SCRIPT LOAD on every node involved.
+  /// Sends the blocks in one round trip (one per node on a cluster) and returns the replies. The
+  /// commands of a block that met NOSCRIPT run again as noscript_rerun says: a block whose commands
+  /// all call one script (bulk saves, deletes) ran nothing and runs again whole.
   template <class Body>
-  awaitable<std::vector<reply>> execute(client& redis, Body&& body, const script* used) {
+  awaitable<std::vector<reply>> execute(client& redis, Body&& body) {
     request req;
     append_to(req, body);
-    auto replies = co_await redis.execute(req);
-    if (used == nullptr) co_return replies;
-    std::vector<std::size_t> missing;
-    for (std::size_t g = 0; g < groups_.size(); ++g) {
-      const reply& exec = replies.at(groups_[g].exec_reply);
-      if (exec.is_array() && has_noscript(exec.as_array())) missing.push_back(g);
-    }
-    if (missing.empty()) co_return replies;
-    request again;
-    again.push("SCRIPT", "LOAD", used->source());
-    std::vector<std::size_t> exec_of(missing.size());
-    for (std::size_t m = 0; m < missing.size(); ++m) {
-      again.push("MULTI");
-      body(again, std::span<const std::size_t>(groups_[missing[m]].members));
-      again.push("EXEC");
-      exec_of[m] = again.size() - 1;
-    }
-    auto retried = co_await redis.execute(again);
-    for (std::size_t m = 0; m < missing.size(); ++m) {
-      replies[groups_[missing[m]].exec_reply] = std::move(retried.at(exec_of[m]));
-    }
-    co_return replies;
+    co_return co_await execute_calling_scripts(redis, req);
   }
 
   /// The EXEC results of the block holding key `key_index` (throws server_error when the block

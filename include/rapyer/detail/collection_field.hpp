@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "rapyer/detail/codec.hpp"
-#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/model_base.hpp"
+#include "rapyer/detail/scripts.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer::detail {
@@ -77,14 +77,13 @@ class collection_field : public field_proxy, public collection_field_tag {
   /// Replaces only this collection on the server, atomically, keeping the model's TTL.
   awaitable<void> save() const {
     const model_base& owner = model();
-    const std::vector<std::string> keys = {owner.key(), key()};
-    const std::vector<std::string> items = Traits::encode_items(items_);
-    const long long ttl_ms = owner.config().ttl ? owner.config().ttl->count() * 1000 : 0;
+    scripts::save_arguments args;  // no hash pairs: the hash stays; collections are never indexed
+    args.model_key = owner.key();
+    args.ttl_ms = owner.config().ttl ? owner.config().ttl->count() * 1000 : 0;
+    args.collections.push_back({key(), static_cast<char>(kind), Traits::encode_items(items_)});
     request req;
-    // Collections are never indexed: an empty index section.
-    scripts::save.push_call(req, keys, ttl_ms, "", "", -1, 1, std::string(1, static_cast<char>(kind)), items.size(),
-                            items, 0, "");
-    co_await perform(std::move(req), {}, &scripts::save);
+    const script* used = scripts::push_save(req, args);
+    co_await perform(std::move(req), {}, used);
   }
 
   /// Re-reads only this collection.

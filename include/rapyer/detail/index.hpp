@@ -8,7 +8,7 @@
 //    and the hash "<shard>:members" id -> member, so an update removes the previous member without
 //    knowing the previous value.
 // Every write of an indexed field updates the model's shards in the same atomic step (the Lua
-// function scripts::reindex_function); an absent or empty optional field has no entry. A model
+// function of src/lua/reindex_function.lua); an absent or empty optional field has no entry. A model
 // that expires leaves entries behind until a query meets them and removes them. A query reads its
 // ranges from every bucket and merges them (merge_index_hits) into the order of one index.
 #pragma once
@@ -22,6 +22,7 @@
 
 #include "rapyer/client.hpp"
 #include "rapyer/detail/key_layout.hpp"
+#include "rapyer/detail/scripts.hpp"
 #include "rapyer/detail/type_traits.hpp"
 #include "rapyer/reply.hpp"
 
@@ -50,10 +51,10 @@ constexpr std::optional<index_kind> index_kind_of() {
   }
 }
 
-/// Appends, for `specs` of the model with `id`, the index shard keys of its bucket to `keys` and
-/// the index section of scripts::reindex_function (count, id, kind/path pairs) to `args`.
-void push_index_section(std::vector<std::string>& keys, std::vector<std::string>& args, const key_layout& layout,
-                        const std::string& id, std::span<const index_spec> specs);
+/// The index section of reindex_function.lua for `specs` of the model with `id`: the index shard
+/// keys of its bucket, and count, id, kind/path pairs.
+scripts::index_section index_section_of(const key_layout& layout, const std::string& id,
+                                        std::span<const index_spec> specs);
 
 /// The bounds of one condition, as ZRANGEBYSCORE (number) or ZRANGEBYLEX (text) takes them.
 struct index_range {

@@ -58,7 +58,6 @@ struct pipeline_state {
     std::string description;  // "HINCRBY User:{...} age", for error reports
   };
   std::vector<operation> operations;
-  std::vector<const script*> scripts;  // loaded before MULTI, so no EVALSHA can fail NOSCRIPT
   std::vector<const model_base*> models;
 };
 
@@ -98,7 +97,7 @@ class model_base {
   /// Name of the top-level field stored at `member` (an address inside this model).
   virtual std::string_view field_name_of(const void* member) const = 0;
 
-  /// Appends a call of scripts::reindex for the indexed fields among `specs` (nothing when empty).
+  /// Appends a call of the reindex script for the indexed fields among `specs` (nothing when empty).
   void push_reindex(request& req, std::span<const index_spec> specs) const;
 
   /// Appends `EXPIRE key ttl` for every key when refresh_ttl is configured.
@@ -116,7 +115,7 @@ class model_base {
                                                                            std::string_view field) const {
     const std::span<const index_spec> reindexed = indexes_under(field);
     if (active_pipeline() != nullptr) {
-      enqueue(std::move(command), reply_handler(std::move(apply)), used, field, reindexed);
+      enqueue(std::move(command), reply_handler(std::move(apply)), field, reindexed);
       co_return result(reply());
     }
     const std::string name = command.command_name(0);
@@ -126,7 +125,7 @@ class model_base {
       auto replies = co_await redis().execute(std::move(command));
       outcome = std::move(replies.front());
     } else {
-      outcome = co_await execute_operation(std::move(command), used, reindexed);
+      outcome = co_await execute_operation(std::move(command), reindexed);
     }
     outcome.throw_if_error(name);
     apply(outcome);
@@ -161,10 +160,10 @@ class model_base {
   /// The indexes of the field named `field` or of paths inside it (none for an empty name).
   std::span<const index_spec> indexes_under(std::string_view field) const;
   /// perform() inside apipeline(): queues the command, and the index update after it.
-  void enqueue(request command, reply_handler apply, const script* used, std::string_view field,
+  void enqueue(request command, reply_handler apply, std::string_view field,
                std::span<const index_spec> reindexed) const;
   /// perform() of a script call or of a command wrapped in MULTI/EXEC: the operation's reply.
-  awaitable<reply> execute_operation(request command, const script* used, std::span<const index_spec> reindexed) const;
+  awaitable<reply> execute_operation(request command, std::span<const index_spec> reindexed) const;
 
   /// Not copied with the model: a copy is not part of its original's pipeline.
   struct pipeline_slot {
@@ -177,7 +176,7 @@ class model_base {
   mutable pipeline_slot pipeline_;
 };
 
-/// Appends a call of scripts::reindex bringing the `specs` index entries of the model at `key`
+/// Appends a call of the reindex script bringing the `specs` index entries of the model at `key`
 /// (id `id`, of the class laid out by `layout`) up to date (nothing when `specs` is empty).
 void push_reindex_call(request& req, const std::string& key, const key_layout& layout, const std::string& id,
                        std::span<const index_spec> specs);

@@ -5,6 +5,7 @@
 #include <compare>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -80,16 +81,16 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   }
 
  protected:
-  /// Runs `s` with KEYS = the model's hash and ARGV = this field's name, args...; the script
-  /// returns the field's new text, which becomes the local value (after EXEC inside apipeline(),
-  /// where the returned value is still the local one). The request is built before returning, so
-  /// the arguments need not outlive the call.
-  template <class... Args>
-  awaitable<T> update_by_script(const script& s, const Args&... args) {
-    const std::vector<std::string> keys(1, model().key());
+  /// Runs the script call `push` appends (a scripts::push_... builder of a script on one hash
+  /// field) for this field, with args...; the script returns the field's new text, which becomes
+  /// the local value (after EXEC inside apipeline(), where the returned value is still the local
+  /// one). The request is built before returning, so the arguments need not outlive the call.
+  template <class... Params, class... Args>
+  awaitable<T> update_by_script(const script* (*push)(request&, std::string_view, std::string_view, Params...),
+                                const Args&... args) {
     request req;
-    s.push_call(req, keys, field_name(), args...);
-    return update(std::move(req), &s);
+    const script* used = push(req, model().key(), field_name(), args...);
+    return update(std::move(req), used);
   }
   /// The same for `command <model hash> <field> operand` (HINCRBYFLOAT).
   template <class Operand>

@@ -1,34 +1,23 @@
-// Lua scripts called by SHA1 (EVALSHA). The SHA is computed locally, so the first call needs no
-// SCRIPT LOAD round trip; when the server answers NOSCRIPT (first use, SCRIPT FLUSH, restart) the
-// request is resent once, preceded by SCRIPT LOAD, in a single round trip.
+// Lua scripts called by SHA-1 (EVALSHA), and the one way their calls are sent. The text and SHA-1 of
+// each script are fixed at build time (scripts.hpp), so a call needs no SCRIPT LOAD round trip and
+// no source is sent while the server has the script. When it has not (first use, SCRIPT FLUSH,
+// restart, a new node), the call answers NOSCRIPT: execute_calling_scripts() then loads the
+// missing scripts on the connection or node that answered and sends again only what failed.
 #pragma once
 
-#include <string>
+#include <cstddef>
+#include <optional>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "rapyer/detail/command_interface.hpp"
 
 namespace rapyer::detail {
 
-std::string sha1_hex(std::string_view data);
-
-class script {
- public:
-  explicit script(std::string source) : source_(std::move(source)), sha_(sha1_hex(source_)) {}
-  std::string_view source() const noexcept { return source_; }
-  const std::string& sha() const noexcept { return sha_; }
-
-  /// Appends `EVALSHA <sha> <#keys> keys... args...`.
-  template <class Keys, class... Args>
-  void push_call(request& req, const Keys& keys, const Args&... args) const {
-    req.push("EVALSHA", sha_, std::ranges::size(keys), keys, args...);
-  }
-
- private:
-  std::string source_;
-  std::string sha_;
+struct script {
+  std::string_view name;    // the file's name in src/lua, for messages
+  std::string_view source;  // the exact text the SHA-1 is computed over
+  std::string_view sha;     // lowercase hex, as Redis names the script
 };
 
 /// True when the reply is a NOSCRIPT error.
@@ -36,32 +25,60 @@ bool is_noscript(const reply& r);
 /// True when the reply, or an element of an EXEC array, is a NOSCRIPT error.
 bool has_noscript(const std::vector<reply>& replies);
 
-/// Executes `req` preceded by SCRIPT LOAD of `used` and `also` (either may be null), in one round
-/// trip. Returns the replies of `req` only.
-template <class Target>
-awaitable<std::vector<reply>> execute_loading_first(Target& target, const request& req, const script* used,
-                                                    const script* also = nullptr) {
-  request loaded;
-  std::size_t loads = 0;
-  for (const script* s : {used, also}) {
-    if (s == nullptr) continue;
-    loaded.push("SCRIPT", "LOAD", s->source());
-    ++loads;
-  }
-  loaded.append(req);
-  auto replies = co_await target.execute(loaded);
-  replies.erase(replies.begin(), replies.begin() + static_cast<std::ptrdiff_t>(loads));
-  co_return replies;
-}
+/// What a MULTI/EXEC block whose EXEC results hold NOSCRIPT is sent again as.
+enum class noscript_blocks {
+  /// The commands that failed (and the ones after them that repeat safely), in a new MULTI/EXEC.
+  rerun,
+  /// Nothing: the scripts are loaded and the caller retries the whole block itself (a block under
+  /// WATCH, whose EXEC ended the WATCH: a rerun would no longer be guarded).
+  load_only,
+};
 
-/// Executes `req` on `target` (a client, connection or lease); on NOSCRIPT, executes it again,
-/// once, preceded by SCRIPT LOAD of `used`. Only for requests that had no effect when the script
-/// was missing, or whose effects repeat safely.
+/// The second round trip after NOSCRIPT replies (sans-IO): SCRIPT LOAD of each missing script, once,
+/// then, in their order, each plain command that answered NOSCRIPT and, per MULTI/EXEC block with
+/// NOSCRIPT results, a new MULTI/EXEC of the commands that failed.
+///
+/// Why a rerun never applies a write twice: a command that answered NOSCRIPT did nothing, and the
+/// other commands of its MULTI/EXEC did run, so only the failed ones are sent again. Among the
+/// commands after the first failure, those that bring state in line with what is stored (an index
+/// update by the reindex script, a TTL set by EXPIRE, PEXPIRE or the expire_all script) go again
+/// too: they may have run before the command they follow. A block whose commands all call one
+/// script (bulk saves and deletes) failed whole, so it runs again whole, still atomically; in a
+/// mixed block (apipeline) the failed commands run after the others, each once, in a second block.
+class noscript_rerun {
+ public:
+  /// Null when no reply to `sent` is a NOSCRIPT error of a known script.
+  static std::optional<noscript_rerun> plan(const request& sent, const std::vector<reply>& replies,
+                                            noscript_blocks blocks);
+
+  /// The request to send on the same target as the first one.
+  const request& again() const noexcept { return again_; }
+  /// Puts the replies to again() in place of the NOSCRIPT replies of `replies`.
+  void merge(std::vector<reply>& replies, std::vector<reply> again_replies) const;
+
+ private:
+  struct rerun_command {
+    std::size_t reply;                   // in the first replies
+    std::optional<std::size_t> element;  // of that EXEC array, for a command of a block
+    std::size_t again_reply;             // in the replies to again()
+    std::optional<std::size_t> again_element;
+  };
+  request again_;
+  std::vector<rerun_command> reruns_;
+};
+
+/// Executes `req` on `target` (a client, connection or lease) and repairs NOSCRIPT replies with one
+/// more round trip (noscript_rerun). On a cluster client, the scripts are loaded on every node the
+/// failed commands go to, which are the nodes that answered NOSCRIPT.
 template <class Target>
-awaitable<std::vector<reply>> execute_with_script(Target& target, const request& req, const script* used) {
+awaitable<std::vector<reply>> execute_calling_scripts(Target& target, const request& req,
+                                                      noscript_blocks blocks = noscript_blocks::rerun) {
   auto replies = co_await target.execute(req);
-  if (used == nullptr || !has_noscript(replies)) co_return replies;
-  co_return co_await execute_loading_first(target, req, used);
+  if (!has_noscript(replies)) co_return replies;
+  const auto rerun = noscript_rerun::plan(req, replies, blocks);
+  if (!rerun) co_return replies;
+  rerun->merge(replies, co_await target.execute(rerun->again()));
+  co_return replies;
 }
 
 }  // namespace rapyer::detail

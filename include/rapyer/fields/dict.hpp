@@ -91,15 +91,14 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   /// Removes and returns the value at k; nullopt when absent.
   awaitable<std::optional<V>> apop(const K& k) {
     const std::string key = this->key();
-    const std::vector<std::string> keys = {key};
     request req;
-    detail::scripts::dict_pop.push_call(req, keys, detail::encode(k));
+    const detail::script* used = detail::scripts::push_dict_pop(req, key, detail::encode(k));
     auto apply = [this, k](const reply&) { this->items_.erase(k); };
     const auto popped = [key, name = this->field_name()](const reply& r) -> std::optional<V> {
       if (r.is_nil()) return std::nullopt;
       return detail::decode_at<V>(r.as_string(), key, name);
     };
-    return this->perform_returning(std::move(req), std::move(apply), popped, &detail::scripts::dict_pop);
+    return this->perform_returning(std::move(req), std::move(apply), popped, used);
   }
   /// As apop(k), but `fallback` when absent.
   awaitable<V> apop(const K& k, V fallback) {
@@ -110,9 +109,8 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   /// Removes and returns some entry; nullopt when the dict is empty.
   awaitable<std::optional<std::pair<K, V>>> apopitem() {
     const std::string key = this->key();
-    const std::vector<std::string> keys = {key};
     request req;
-    detail::scripts::dict_pop_item.push_call(req, keys);
+    const detail::script* used = detail::scripts::push_dict_pop_item(req, key);
     const auto decode = [key, name = this->field_name()](const reply& r) -> std::optional<std::pair<K, V>> {
       if (r.is_nil()) return std::nullopt;
       const auto& pair = r.as_array();
@@ -122,7 +120,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     auto apply = [this, decode](const reply& r) {
       if (auto popped = decode(r)) this->items_.erase(popped->first);
     };
-    return this->perform_returning(std::move(req), std::move(apply), decode, &detail::scripts::dict_pop_item);
+    return this->perform_returning(std::move(req), std::move(apply), decode, used);
   }
 };
 

@@ -73,15 +73,14 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
 
   /// Python's insert: before index i (negative counts from the end, out of range clamps).
   awaitable<void> ainsert(long long i, T value) {
-    const std::vector<std::string> keys = {this->key()};
     request req;
-    detail::scripts::list_insert.push_call(req, keys, i, detail::encode(value));
+    const detail::script* used = detail::scripts::push_list_insert(req, this->key(), i, detail::encode(value));
     auto apply = [this, i, value = std::move(value)](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
       this->items_.insert(this->items_.begin() + at, value);
     };
-    co_await this->perform(std::move(req), std::move(apply), &detail::scripts::list_insert);
+    co_await this->perform(std::move(req), std::move(apply), used);
   }
 
   /// Removes and returns the element at i (default: the last); nullopt when there is none.
@@ -94,9 +93,7 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     } else if (i == 0) {
       req.push("LPOP", k);
     } else {
-      const std::vector<std::string> keys = {k};
-      used = &detail::scripts::list_pop_at;
-      used->push_call(req, keys, i, "__rapyer_removed__:" + detail::new_uuid4());
+      used = detail::scripts::push_list_pop_at(req, k, i, "__rapyer_removed__:" + detail::new_uuid4());
     }
     const auto apply = [this, i](const reply& r) {
       if (r.is_nil()) return;
@@ -125,16 +122,16 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
 
   /// Python's del lst[start:end]; returns how many elements were removed.
   awaitable<std::size_t> aremove_range(long long start, long long end) {
-    const std::vector<std::string> keys = {this->key()};
     request req;
-    detail::scripts::list_remove_range.push_call(req, keys, start, end, "__rapyer_removed__:" + detail::new_uuid4());
+    const detail::script* used = detail::scripts::push_list_remove_range(req, this->key(), start, end,
+                                                                         "__rapyer_removed__:" + detail::new_uuid4());
     const auto apply = [this, start, end](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
       const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
       if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
     };
-    return this->perform_returning(std::move(req), apply, detail::count_or_zero, &detail::scripts::list_remove_range);
+    return this->perform_returning(std::move(req), apply, detail::count_or_zero, used);
   }
 };
 

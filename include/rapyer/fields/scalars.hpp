@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "rapyer/detail/lua_scripts.hpp"
 #include "rapyer/detail/scalar_field.hpp"
+#include "rapyer/detail/scripts.hpp"
 
 namespace rapyer {
 

@@ -149,7 +149,7 @@ TEST_F(ScalarFieldTest, ScriptsAreReloadedAfterScriptFlush) {
   raw_on_every_primary(rapyer::request().push("SCRIPT", "FLUSH"));
   EXPECT_EQ(run(e.p_str.aappend("2")), "ab12");
   const auto exists =
-      raw_on_node_of(e.key(), rapyer::request().push("SCRIPT", "EXISTS", rapyer::detail::scripts::string_append.sha()));
+      raw_on_node_of(e.key(), rapyer::request().push("SCRIPT", "EXISTS", rapyer::detail::scripts::string_append.sha));
   EXPECT_EQ(exists.as_array().at(0).as_integer(), 1);
 }
 

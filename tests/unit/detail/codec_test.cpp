@@ -10,8 +10,6 @@
 #include <optional>
 #include <vector>
 
-#include "rapyer/detail/script.hpp"
-
 namespace {
 
 using namespace rapyer::detail;
@@ -144,12 +142,6 @@ TEST(Codec, Base64) {
   EXPECT_EQ(base64_encode("foob"), "Zm9vYg==");
   EXPECT_THROW(base64_decode("Zm9"), decode_failure);
   EXPECT_THROW(base64_decode("Z=9v"), decode_failure);
-}
-
-TEST(Script, Sha1MatchesKnownVectors) {
-  EXPECT_EQ(sha1_hex(""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
-  EXPECT_EQ(sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
-  EXPECT_EQ(sha1_hex(std::string(1000, 'a')), "291e9a6c66994949b57ba5e650361e98fc36b1ba");
 }
 
 }  // namespace

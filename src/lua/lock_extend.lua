@@ -1,0 +1,3 @@
+-- A lock's compare-and-extend. KEYS = lock; ARGV = token, ttl ms. 1 when it was ours.
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
