@@ -24,7 +24,8 @@ bool command_reader::next(argv_buffer& argv) {
   if (!read_header(payload_, at_, '*', count)) return false;
   for (std::size_t i = 0; i < count; ++i) {
     std::size_t length = 0;
-    if (!read_header(payload_, at_, '$', length) || at_ + length + 2 > payload_.size()) {
+    if (!read_header(payload_, at_, '$', length) || length > payload_.size() - at_ ||
+        payload_.size() - at_ - length < 2) {
       at_ = payload_.size();  // nothing after a truncated command is read
       return false;
     }

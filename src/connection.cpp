@@ -290,8 +290,19 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
 
   void run_completions() {
     std::swap(completing_, completed_);  // handlers that finish more requests queue them anew
-    for (auto& done : completing_) {
-      asio::dispatch(asio::append(std::move(done.handler), std::move(done.error), std::move(done.replies)));
+    std::size_t next = 0;
+    try {
+      for (; next < completing_.size(); ++next) {
+        auto& done = completing_[next];
+        asio::dispatch(asio::append(std::move(done.handler), std::move(done.error), std::move(done.replies)));
+      }
+    } catch (...) {
+      // A handler threw out of io_context::run: the others are completed by a later step, first.
+      completed_.insert(completed_.begin(), std::make_move_iterator(completing_.begin() + next + 1),
+                        std::make_move_iterator(completing_.end()));
+      completing_.clear();
+      if (!completed_.empty()) post_completions();
+      throw;
     }
     completing_.clear();  // keeps the capacity for the next batch
   }
@@ -553,6 +564,10 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
     reading_ = false;
     if (!completed_.empty()) post_completions();
     return on_connection_lost(e.what());
+  } catch (...) {  // out of memory, or a push handler's exception: what was finished still completes
+    reading_ = false;
+    if (!completed_.empty()) post_completions();
+    throw;
   }
   reading_ = false;
   if (std::exchange(demoted_, false)) {

@@ -36,18 +36,26 @@ awaitable<void> run_model_pipeline(std::vector<const model_base*> models, std::f
   if (failure) std::rethrow_exception(failure);
   if (state.operations.empty()) co_return;
 
+  request block;
+  block.push("MULTI");
+  for (const auto& op : state.operations) block.append(op.command);
+  for (const auto* m : state.models) m->push_refresh(block);
+  block.push("EXEC");
+  // The block mixes script calls with other commands: a NOSCRIPT inside it could only be repaired
+  // by running the failed calls after the others, out of order. Its scripts are loaded first.
+  const auto used = scripts_called(block);
   request req;
-  req.push("MULTI");
-  for (const auto& op : state.operations) req.append(op.command);
-  for (const auto* m : state.models) m->push_refresh(req);
-  req.push("EXEC");
-  auto replies = co_await execute_calling_scripts(models.front()->redis(), req);
+  push_script_loads(req, used);
+  req.append(block);
+  auto replies = co_await models.front()->redis().execute(req);
+  throw_if_load_failed(std::span<const reply>(replies).first(used.size()));
+  const std::size_t first_queued = used.size() + 1;  // after the loads and MULTI
 
   std::vector<pipeline_error::failure> failures;
   const reply& exec = replies.back();
   if (exec.is_error()) {  // EXECABORT: a command was refused while queueing; nothing ran
     for (std::size_t i = 0; i < state.operations.size(); ++i) {
-      const reply& queued = replies.at(1 + i);  // after MULTI's
+      const reply& queued = replies.at(first_queued + i);
       if (queued.is_error()) failures.push_back({i, state.operations[i].description, queued.error_message()});
     }
     if (failures.empty()) exec.throw_if_error("EXEC");

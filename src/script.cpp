@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "rapyer/detail/ascii.hpp"
-#include "rapyer/detail/blocking_command.hpp"
 #include "rapyer/detail/command_arg.hpp"
+#include "rapyer/detail/command_reader.hpp"
 #include "rapyer/detail/scripts.hpp"
 
 namespace rapyer::detail {
@@ -94,7 +94,8 @@ std::optional<noscript_rerun> noscript_rerun::plan(const request& sent, const st
   if (missing.empty()) return std::nullopt;
 
   noscript_rerun rerun;
-  for (const script* s : missing) rerun.again_.push("SCRIPT", "LOAD", s->source);
+  push_script_loads(rerun.again_, missing);
+  rerun.loads_ = missing.size();
   for (const auto& unit : units) {
     if (unit.elements.empty()) {
       rerun.reruns_.push_back({unit.reply, std::nullopt, rerun.again_.size(), std::nullopt});
@@ -113,6 +114,7 @@ std::optional<noscript_rerun> noscript_rerun::plan(const request& sent, const st
 }
 
 void noscript_rerun::merge(std::vector<reply>& replies, std::vector<reply> again_replies) const {
+  throw_if_load_failed(std::span<const reply>(again_replies).first(loads_));
   for (const auto& r : reruns_) {
     reply& result = again_replies.at(r.again_reply);
     // An aborted rerun block (EXECABORT) gives its error to each of its commands.
@@ -123,6 +125,23 @@ void noscript_rerun::merge(std::vector<reply>& replies, std::vector<reply> again
       replies.at(r.reply) = std::move(value);
     }
   }
+}
+
+void push_script_loads(request& req, std::span<const script* const> used) {
+  for (const script* s : used) req.push("SCRIPT", "LOAD", s->source);
+}
+
+std::vector<const script*> scripts_called(const request& req) {
+  std::vector<const script*> used;
+  for (const auto& command : split_commands(req.payload())) {
+    const script* called = script_called(command);
+    if (called != nullptr && std::ranges::find(used, called) == used.end()) used.push_back(called);
+  }
+  return used;
+}
+
+void throw_if_load_failed(std::span<const reply> load_replies) {
+  for (const auto& r : load_replies) r.throw_if_error("SCRIPT LOAD");
 }
 
 }  // namespace rapyer::detail

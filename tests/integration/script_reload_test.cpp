@@ -76,6 +76,18 @@ TEST_F(ScriptReloadTest, APipelineAppliesEachOperationOnce) {
   EXPECT_EQ(user.name, "abab");
 }
 
+TEST_F(ScriptReloadTest, APipelineKeepsItsOrderWhenItsScriptsWereMissing) {
+  // age is 3: multiplied by a script, then increased by a plain command. Run out of order, the
+  // increase would come first and give 8 instead of 7.
+  User user = saved_then_flushed();
+  run(user.apipeline([](User& u) -> awaitable<void> {
+    co_await u.age.amultiply(2);
+    co_await u.age.aincrease(1);
+  }));
+  EXPECT_EQ(raw("HGET", user.key(), "age").as_string(), "7");
+  EXPECT_EQ(user.age, 7);
+}
+
 TEST_F(ScriptReloadTest, ATransactionAppliesOnce) {
   User user = saved_then_flushed();
   int calls = 0;

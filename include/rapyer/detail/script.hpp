@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -34,6 +35,14 @@ enum class noscript_blocks {
   load_only,
 };
 
+/// Appends SCRIPT LOAD of each script in `used`.
+void push_script_loads(request& req, std::span<const script* const> used);
+/// The known scripts the commands of `req` call (EVALSHA), each once, in order of first call.
+std::vector<const script*> scripts_called(const request& req);
+/// Throws server_error naming SCRIPT LOAD when one of these replies to SCRIPT LOADs is an error, so
+/// that a script the server refuses (ACL, out of memory) is reported as such, not as NOSCRIPT.
+void throw_if_load_failed(std::span<const reply> load_replies);
+
 /// The second round trip after NOSCRIPT replies (sans-IO): SCRIPT LOAD of each missing script, once,
 /// then, in their order, each plain command that answered NOSCRIPT and, per MULTI/EXEC block with
 /// NOSCRIPT results, a new MULTI/EXEC of the commands that failed.
@@ -43,8 +52,9 @@ enum class noscript_blocks {
 /// commands after the first failure, those that bring state in line with what is stored (an index
 /// update by the reindex script, a TTL set by EXPIRE, PEXPIRE or the expire_all script) go again
 /// too: they may have run before the command they follow. A block whose commands all call one
-/// script (bulk saves and deletes) failed whole, so it runs again whole, still atomically; in a
-/// mixed block (apipeline) the failed commands run after the others, each once, in a second block.
+/// script (bulk saves and deletes) failed whole, so it runs again whole, still atomically. A mixed
+/// block would see its failed commands run after the others, out of order: apipeline therefore
+/// loads its scripts ahead of its block (push_script_loads).
 class noscript_rerun {
  public:
   /// Null when no reply to `sent` is a NOSCRIPT error of a known script.
@@ -53,7 +63,8 @@ class noscript_rerun {
 
   /// The request to send on the same target as the first one.
   const request& again() const noexcept { return again_; }
-  /// Puts the replies to again() in place of the NOSCRIPT replies of `replies`.
+  /// Puts the replies to again() in place of the NOSCRIPT replies of `replies`; throws as
+  /// throw_if_load_failed when a SCRIPT LOAD of again() failed.
   void merge(std::vector<reply>& replies, std::vector<reply> again_replies) const;
 
  private:
@@ -64,6 +75,7 @@ class noscript_rerun {
     std::optional<std::size_t> again_element;
   };
   request again_;
+  std::size_t loads_ = 0;  // SCRIPT LOADs at the front of again_
   std::vector<rerun_command> reruns_;
 };
 
