@@ -298,7 +298,8 @@ class connection_impl : public std::enable_shared_from_this<connection_impl> {
       }
     } catch (...) {
       // A handler threw out of io_context::run: the others are completed by a later step, first.
-      completed_.insert(completed_.begin(), std::make_move_iterator(completing_.begin() + next + 1),
+      completed_.insert(completed_.begin(),
+                        std::make_move_iterator(completing_.begin() + static_cast<std::ptrdiff_t>(next + 1)),
                         std::make_move_iterator(completing_.end()));
       completing_.clear();
       if (!completed_.empty()) post_completions();
