@@ -550,6 +550,8 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
   // On every way out, the requests this read finished are completed: at the end, where the state
   // is consistent again (saves a post and a trip through the scheduler per read), else posted.
   reading_ = true;
+  std::exception_ptr failed;  // out of memory, or a push handler's exception
+  std::string lost;           // why the connection is dropped
   try {
     const auto on_complete = [this](waiter&& w, std::vector<reply>&& r) { on_reply(std::move(w), std::move(r)); };
     const std::string_view bytes(read_buffer_.data(), n);
@@ -562,18 +564,18 @@ void connection_impl::on_read(std::uint64_t generation, boost::system::error_cod
       pipeline_.feed(bytes, on_complete);
     }
   } catch (const protocol_error& e) {
-    reading_ = false;
-    if (!completed_.empty()) post_completions();
-    return on_connection_lost(e.what());
-  } catch (...) {  // out of memory, or a push handler's exception: what was finished still completes
-    reading_ = false;
-    if (!completed_.empty()) post_completions();
-    throw;
+    lost = e.what();
+  } catch (...) {
+    failed = std::current_exception();
   }
   reading_ = false;
-  if (std::exchange(demoted_, false)) {
+  if (lost.empty() && !failed && std::exchange(demoted_, false)) {
+    lost = "the node is no longer the primary (READONLY); asking the sentinels again";
+  }
+  if (failed || !lost.empty()) {
     if (!completed_.empty()) post_completions();
-    return on_connection_lost("the node is no longer the primary (READONLY); asking the sentinels again");
+    if (failed) std::rethrow_exception(failed);
+    return on_connection_lost(lost);
   }
   if (generation == generation_) start_read();
   run_completions();

@@ -29,7 +29,7 @@
 #include <functional>
 #include <iostream>
 #include <rapyer/detail/cluster/key_slot.hpp>
-#include <rapyer/detail/reply_reader.hpp>
+#include <rapyer/detail/command_reader.hpp>
 #include <rapyer/rapyer.hpp>
 #include <rapyer/testing/embedded_cluster.hpp>
 #include <rapyer/testing/embedded_server.hpp>
@@ -246,12 +246,8 @@ std::vector<std::string> with_cluster_tag(std::vector<std::string> argv, const s
 
 /// The arguments of the single command in `payload` (RESP), for redis-benchmark's command line.
 std::vector<std::string> command_line(std::string_view payload) {
-  rapyer::detail::reply_reader parser;  // a command is a RESP array of bulk strings
-  parser.feed(payload);
-  const rapyer::reply command = parser.next().value();
-  std::vector<std::string> argv;
-  for (const auto& arg : command.as_array()) argv.push_back(arg.as_string());
-  return argv;
+  const auto argv = rapyer::detail::split_commands(payload).at(0);
+  return {argv.begin(), argv.end()};
 }
 
 /// One rapyer measurement: its rate and the heap allocations per operation while it ran.
