@@ -1,27 +1,33 @@
 # Embeds the Lua scripts of src/lua into the library: for each script, its final text (a script
-# that calls reindex() is preceded by reindex_function.lua) and the SHA-1 of exactly that text,
-# which is the name EVALSHA calls it by. The generated source defines the objects declared in
-# include/rapyer/detail/scripts.hpp, so neither the headers nor an installed package need the files.
+# that calls reindex() is preceded by reindex_function.lua, a script on a field of a model by
+# model_guard.lua) and the SHA-1 of exactly that text, which is the name EVALSHA calls it by. The
+# generated source defines the objects declared in include/rapyer/detail/scripts.hpp, so neither the
+# headers nor an installed package need the files.
 
 set(RAPYER_LUA_DIR ${CMAKE_CURRENT_SOURCE_DIR}/src/lua)
 set(rapyer_reindexing_scripts save remove reindex)
-set(rapyer_plain_scripts
-  expire_all lock_release lock_extend list_insert list_pop_at list_remove_range dict_pop dict_pop_item
-  string_append integer_arithmetic float_arithmetic string_repeat datetime_add)
+set(rapyer_field_scripts
+  field_command list_insert list_pop_at list_remove_range dict_pop dict_pop_item string_append integer_arithmetic
+  float_arithmetic string_repeat datetime_add)
+set(rapyer_plain_scripts expire_all lock_release lock_extend)
 
 # A delimiter that no script contains, so that the raw string literal holds the text unchanged.
 set(rapyer_delimiter "rapyer_lua")
 
-file(READ ${RAPYER_LUA_DIR}/reindex_function.lua rapyer_reindex_function)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${RAPYER_LUA_DIR}/reindex_function.lua)
+foreach(prologue reindex_function model_guard)
+  file(READ ${RAPYER_LUA_DIR}/${prologue}.lua rapyer_${prologue})
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${RAPYER_LUA_DIR}/${prologue}.lua)
+endforeach()
 set(RAPYER_SCRIPT_DEFINITIONS "")
 set(RAPYER_SCRIPT_LIST "")
-foreach(name IN LISTS rapyer_reindexing_scripts rapyer_plain_scripts)
+foreach(name IN LISTS rapyer_reindexing_scripts rapyer_field_scripts rapyer_plain_scripts)
   set(file ${RAPYER_LUA_DIR}/${name}.lua)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
   file(READ ${file} text)
   if(name IN_LIST rapyer_reindexing_scripts)
     string(PREPEND text "${rapyer_reindex_function}")
+  elseif(name IN_LIST rapyer_field_scripts)
+    string(PREPEND text "${rapyer_model_guard}")
   endif()
   string(FIND "${text}" ")${rapyer_delimiter}\"" clash)
   if(NOT clash EQUAL -1)

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "rapyer/detail/command_reader.hpp"
 #include "rapyer/detail/scripts.hpp"
 #include "rapyer/error.hpp"
 #include "rapyer/init.hpp"
@@ -11,6 +12,26 @@ namespace rapyer::detail {
 void throw_if_version_conflict(std::string_view server_message) {
   constexpr std::string_view marker = "VERSIONCONFLICT ";
   if (server_message.starts_with(marker)) throw version_conflict(std::string(server_message.substr(marker.size())));
+}
+
+std::string operation_name(const request& sent) {
+  argv_buffer argv;
+  command_reader reader(sent.payload());
+  if (!reader.next(argv) || argv.empty()) return {};
+  if (argv.size() < 2 || argv[0] != "EVALSHA") return std::string(argv[0]);
+  const auto all = scripts::all();
+  const auto called = std::find_if(all.begin(), all.end(), [&](const script* s) { return s->sha == argv[1]; });
+  if (called == all.end()) return std::string(argv[0]);
+  // EVALSHA <sha> 2 <model key> <key> <command> ...
+  if (*called == &scripts::field_command && argv.size() > 5) return std::string(argv[5]);
+  return std::string((*called)->name);
+}
+
+void model_base::throw_if_failed(const reply& outcome, const request& sent, std::string_view field) const {
+  const std::string& message = outcome.error_message();
+  if (is_missing_model(message)) throw key_not_found(key() + (field.empty() ? "" : " field " + std::string(field)));
+  throw_if_version_conflict(message);
+  throw server_error(operation_name(sent), message);
 }
 
 model_base::model_base() : id_(new_uuid4()) {}
@@ -63,7 +84,7 @@ std::span<const index_spec> model_base::indexes_under(std::string_view field) co
 void model_base::enqueue(request command, reply_handler apply, std::string_view field,
                          std::span<const index_spec> reindexed) const {
   pipeline_state* pipeline = active_pipeline();
-  std::string description = command.command_name(0) + " " + key();
+  std::string description = operation_name(command) + " " + key();
   if (!field.empty()) description.append(" ").append(field);
   pipeline->operations.push_back({std::move(command), std::move(apply), description});
   if (!reindexed.empty()) {
@@ -73,7 +94,14 @@ void model_base::enqueue(request command, reply_handler apply, std::string_view 
   }
 }
 
-awaitable<reply> model_base::execute_operation(request command, std::span<const index_spec> reindexed) const {
+awaitable<reply> field_proxy::read(request command) const {
+  const model_base& owner = model();
+  auto replies = co_await execute_calling_scripts(owner.redis(), command);
+  if (replies.front().is_error()) owner.throw_if_failed(replies.front(), command, owner.field_name_of(this));
+  co_return std::move(replies.front());
+}
+
+awaitable<reply> model_base::execute_operation(const request& command, std::span<const index_spec> reindexed) const {
   client& connection = redis();
   if (!refreshes_ttl() && reindexed.empty()) {
     auto replies = co_await execute_calling_scripts(connection, command);

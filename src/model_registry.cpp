@@ -1,5 +1,6 @@
 #include "rapyer/detail/model_registry.hpp"
 
+#include <array>
 #include <map>
 #include <mutex>
 
@@ -68,18 +69,22 @@ awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string p
   co_return keys;
 }
 
-void push_collection_read(request& req, collection_kind kind, const std::string& key) {
+collection_read collection_read_of(collection_kind kind) {
+  static constexpr std::array<std::string_view, 2> whole_list{"0", "-1"};
   switch (kind) {
     case collection_kind::list:
-      req.push("LRANGE", key, 0, -1);
-      break;
+      return {"LRANGE", whole_list};
     case collection_kind::hash:
-      req.push("HGETALL", key);
-      break;
+      return {"HGETALL", {}};
     case collection_kind::set:
-      req.push("SMEMBERS", key);
       break;
   }
+  return {"SMEMBERS", {}};
+}
+
+void push_collection_read(request& req, collection_kind kind, const std::string& key) {
+  const collection_read read = collection_read_of(kind);
+  req.push(read.command, key, read.arguments);
 }
 
 void check_read_shape(const reply& stored, collection_kind kind) {

@@ -8,8 +8,9 @@ using detail::scripts::push_integer_arithmetic;
 using detail::scripts::push_string_append;
 using detail::scripts::push_string_repeat;
 
-// Each operation sends one command; the reply handler sets the local value to the server's result
-// (after EXEC when inside apipeline(), where the returned value is still the local one).
+// Each operation sends one command, which writes only while the model exists (key_not_found); the reply handler sets
+// the local value to the server's result (after EXEC when inside apipeline(), where the returned value is still the
+// local one).
 
 awaitable<std::string> RedisStr::aappend(std::string_view suffix) {
   return update_by_script(push_string_append, suffix);
@@ -18,7 +19,8 @@ awaitable<std::string> RedisStr::amultiply(long long count) { return update_by_s
 
 awaitable<long long> RedisInt::aincrease(long long amount) {
   request req;
-  req.push("HINCRBY", model().key(), field_name(), amount);
+  const std::string key = model().key();
+  detail::scripts::push_field_command(req, key, "HINCRBY", key, field_name(), amount);
   return perform_returning(
       std::move(req), [this](const reply& r) { value_ = r.as_integer(); }, local_value());
 }
@@ -46,9 +48,10 @@ awaitable<double> RedisFloat::apower(double exponent) { return arithmetic("pow",
 
 awaitable<void> RedisBool::aset(bool value) {
   request req;
-  req.push("HSET", model().key(), field_name(), detail::encode(value));
+  const std::string key = model().key();
+  detail::scripts::push_field_command(req, key, "HSET", key, field_name(), detail::encode(value));
   const auto apply = [this, value](const reply&) { value_ = value; };
-  co_await perform(std::move(req), apply);
+  return perform(std::move(req), apply);
 }
 
 awaitable<void> RedisBytes::aappend(std::string_view raw) { (void)co_await update_by_script(push_string_append, raw); }

@@ -17,6 +17,14 @@ const script* push_on_key(request& req, const script& called, std::string_view k
   return &called;
 }
 
+/// A script on a field of the model at `model_key` whose data is at `key`: KEYS = both.
+template <class... Args>
+const script* push_on_field(request& req, const script& called, std::string_view model_key, std::string_view key,
+                            const Args&... args) {
+  req.push("EVALSHA", called.sha, 2, model_key, key, args...);
+  return &called;
+}
+
 }  // namespace
 
 const script* push_save(request& req, const save_arguments& args) {
@@ -60,25 +68,28 @@ const script* push_lock_extend(request& req, std::string_view lock_key, std::str
   return push_on_key(req, lock_extend, lock_key, token, ttl_ms);
 }
 
-const script* push_list_insert(request& req, std::string_view list_key, long long index, std::string_view value) {
-  return push_on_key(req, list_insert, list_key, index, value);
+const script* push_list_insert(request& req, std::string_view model_key, std::string_view list_key, long long index,
+                               std::string_view value) {
+  return push_on_field(req, list_insert, model_key, list_key, index, value);
 }
 
-const script* push_list_pop_at(request& req, std::string_view list_key, long long index, std::string_view tombstone) {
-  return push_on_key(req, list_pop_at, list_key, index, tombstone);
+const script* push_list_pop_at(request& req, std::string_view model_key, std::string_view list_key, long long index,
+                               std::string_view tombstone) {
+  return push_on_field(req, list_pop_at, model_key, list_key, index, tombstone);
 }
 
-const script* push_list_remove_range(request& req, std::string_view list_key, long long start, long long end,
-                                     std::string_view tombstone) {
-  return push_on_key(req, list_remove_range, list_key, start, end, tombstone);
+const script* push_list_remove_range(request& req, std::string_view model_key, std::string_view list_key,
+                                     long long start, long long end, std::string_view tombstone) {
+  return push_on_field(req, list_remove_range, model_key, list_key, start, end, tombstone);
 }
 
-const script* push_dict_pop(request& req, std::string_view hash_key, std::string_view field) {
-  return push_on_key(req, dict_pop, hash_key, field);
+const script* push_dict_pop(request& req, std::string_view model_key, std::string_view hash_key,
+                            std::string_view field) {
+  return push_on_field(req, dict_pop, model_key, hash_key, field);
 }
 
-const script* push_dict_pop_item(request& req, std::string_view hash_key) {
-  return push_on_key(req, dict_pop_item, hash_key);
+const script* push_dict_pop_item(request& req, std::string_view model_key, std::string_view hash_key) {
+  return push_on_field(req, dict_pop_item, model_key, hash_key);
 }
 
 const script* push_string_append(request& req, std::string_view hash_key, std::string_view field,

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "rapyer/detail/atomic_blocks.hpp"
@@ -146,16 +147,11 @@ class AtomicRedisModel : public detail::model_base {
 
   /// Atomically replaces the model: hash and every collection (an empty collection leaves no
   /// stale element). Sets the configured TTL, or keeps the existing one.
+  /// Throws version_conflict when a Version field found another version stored.
   awaitable<void> save() const {
     request req;
     append_save(req);
-    try {
-      co_await perform(
-          std::move(req), [this](const reply&) { mark_saved(); }, &detail::scripts::save, "");
-    } catch (const server_error& e) {
-      detail::throw_if_version_conflict(e.server_message());
-      throw;
-    }
+    return perform(std::move(req), [this](const reply&) { mark_saved(); });
   }
 
   /// What a successful save changes locally (the Version field advances), for saves sent with
@@ -183,7 +179,7 @@ class AtomicRedisModel : public detail::model_base {
     request req;
     append_remove(req, key());
     const auto existed = [](const reply& r) { return detail::count_or_zero(r) > 0; };
-    return perform_returning(std::move(req), detail::ignore_reply{}, existed, &detail::scripts::remove, "");
+    return perform_returning(std::move(req), detail::ignore_reply{}, existed, "");
   }
   /// Deletes the model at `key`; returns whether it existed.
   static awaitable<bool> adelete_by_key(std::string key) {
@@ -200,8 +196,8 @@ class AtomicRedisModel : public detail::model_base {
   /// Sets the expiry of every key of the model, atomically.
   awaitable<void> aset_ttl(std::chrono::seconds ttl) const {
     request req;
-    const detail::script* used = detail::scripts::push_expire_all(req, all_keys(), ttl.count());
-    co_await perform(std::move(req), {}, used, "");
+    detail::scripts::push_expire_all(req, all_keys(), ttl.count());
+    co_await perform(std::move(req));
   }
 
   /// Locks this model (see lock.hpp): body(fresh) or body(fresh, lock) runs on a freshly loaded copy
@@ -253,13 +249,20 @@ class AtomicRedisModel : public detail::model_base {
   /// Writes the local values of the given fields of this model, and only those, atomically in one
   /// MULTI/EXEC: `user.name = "Bob"; user.age = 30; co_await user.aupdate(user.name, user.age);`.
   /// Any top-level field but the Key and Version fields; indexes and the TTL refresh follow.
+  /// key_not_found when the model does not exist (nothing is written).
   template <class... Fields>
   requires(sizeof...(Fields) > 0) awaitable<void> aupdate(const Fields&... fields) {
     std::vector<std::function<awaitable<void>()>> writes;
     (writes.push_back(field_writer(fields)), ...);
-    co_await apipeline([&](Derived&) -> awaitable<void> {
-      for (const auto& write : writes) co_await write();
-    });
+    try {
+      co_await apipeline([&](Derived&) -> awaitable<void> {
+        for (const auto& write : writes) co_await write();
+      });
+    } catch (const pipeline_error& e) {
+      // Every write of a model that does not exist fails alike: reported as the missing model.
+      if (!detail::is_missing_model(e.failures().front().message)) throw;
+      throw key_not_found(key() + " field " + std::string(field_name_of(&std::get<0>(std::tie(fields...)))));
+    }
   }
 
   // ---- many models, one round trip each ----
@@ -467,13 +470,13 @@ class AtomicRedisModel : public detail::model_base {
         const std::string k = key();
         if (!pairs.empty()) {
           request set;
-          set.push("HSET", k, pairs);
-          co_await perform(std::move(set), {}, nullptr, name);
+          detail::scripts::push_field_command(set, k, "HSET", k, pairs);
+          co_await perform(std::move(set), {}, name);
         }
         if (!absent.empty()) {
           request remove;
-          remove.push("HDEL", k, absent);
-          co_await perform(std::move(remove), {}, nullptr, name);
+          detail::scripts::push_field_command(remove, k, "HDEL", k, absent);
+          co_await perform(std::move(remove), {}, name);
         }
       };
     }

@@ -2,7 +2,8 @@
 -- collection keys, index keys. ARGV = ttl_ms ("0" keeps the current TTL), version field ("" for
 -- none), expected version text, hash pair count (-1 leaves the hash alone), collection key count,
 -- pairs..., then per collection key: kind ("l", "h", "s"), item count, items...; then the index
--- section of reindex(). A version mismatch (compared as text) changes nothing.
+-- section of reindex(). A version mismatch (compared as text) changes nothing, and so does a save
+-- of only the collections of a model that does not exist (NOMODEL, as model_guard.lua).
 -- Built after reindex_function.lua (cmake/RapyerScripts.cmake), whose reindex() it calls.
 local function push(command, key, first, count)
   local last = first + count - 1
@@ -18,8 +19,9 @@ if ARGV[2] ~= '' then
     return redis.error_reply('VERSIONCONFLICT ' .. KEYS[1] .. ' is at version ' .. current .. ', not ' .. ARGV[3])
   end
 end
-local previous_ttl = redis.call('PTTL', KEYS[1])
 local pair_count, last_key = tonumber(ARGV[4]), 1 + tonumber(ARGV[5])
+local previous_ttl = redis.call('PTTL', KEYS[1])
+if pair_count < 0 and previous_ttl == -2 then return redis.error_reply('NOMODEL ' .. KEYS[1]) end
 local at = 6
 if pair_count >= 0 then
   redis.call('DEL', unpack(KEYS, 1, last_key))

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <ranges>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -28,6 +30,12 @@ std::vector<std::string> encode_each(const Range& items) {
   return out;
 }
 
+/// The command that reads a whole collection of a kind, and its arguments after the key.
+struct collection_read {
+  std::string_view command;
+  std::span<const std::string_view> arguments;
+};
+collection_read collection_read_of(collection_kind kind);
 /// Appends the command that reads a whole collection of this kind.
 void push_collection_read(request& req, collection_kind kind, const std::string& key);
 /// Throws decode_failure unless `stored` has the shape that reading a collection of this kind
@@ -74,7 +82,8 @@ class collection_field : public field_proxy, public collection_field_tag {
   /// The key holding this collection: "<model key>:<field name>".
   std::string key() const { return model().collection_key(model().field_name_of(this)); }
 
-  /// Replaces only this collection on the server, atomically, keeping the model's TTL.
+  /// Replaces only this collection on the server, atomically, keeping the model's TTL;
+  /// key_not_found when the model does not exist.
   awaitable<void> save() const {
     const model_base& owner = model();
     scripts::save_arguments args;  // no hash pairs: the hash stays; collections are never indexed
@@ -82,28 +91,35 @@ class collection_field : public field_proxy, public collection_field_tag {
     args.ttl_ms = owner.config().ttl ? owner.config().ttl->count() * 1000 : 0;
     args.collections.push_back({key(), static_cast<char>(kind), Traits::encode_items(items_)});
     request req;
-    const script* used = scripts::push_save(req, args);
-    co_await perform(std::move(req), {}, used);
+    scripts::push_save(req, args);
+    co_await perform(std::move(req));
   }
 
-  /// Re-reads only this collection.
+  /// Re-reads only this collection; key_not_found when the model does not exist.
   awaitable<void> aload() {
     const std::string k = key();
     request req;
-    push_collection_read(req, kind, k);
-    const reply stored = co_await model().redis().execute_one(std::move(req));
+    const collection_read whole = collection_read_of(kind);
+    push_command(req, whole.command, whole.arguments);
+    const reply stored = co_await read(std::move(req));
     items_ = Traits::decode_items(stored, k, field_name());
   }
 
   /// Deletes the whole collection (DEL) and empties the local copy.
   awaitable<void> aclear() {
     request req;
-    req.push("DEL", key());
+    push_command(req, "DEL");
     const auto apply = [this](const reply&) { items_.clear(); };
     co_await perform(std::move(req), apply);
   }
 
  protected:
+  /// Appends `command <this collection's key> args...`, run only while the model exists.
+  template <class... Args>
+  void push_command(request& req, std::string_view command, const Args&... args) const {
+    scripts::push_field_command(req, model().key(), command, key(), args...);
+  }
+
   container_type items_;
 };
 

@@ -104,39 +104,35 @@ class model_base {
   void push_refresh(request& req) const;
   bool refreshes_ttl() const noexcept { return config().refresh_ttl && config().ttl.has_value(); }
 
-  /// Runs a request of ONE command (a plain command, or an EVALSHA of `used`) atomically with the
-  /// TTL refresh when configured and the update of the indexes under `field`, then apply(reply);
-  /// throws server_error on an error reply. Inside apipeline() the command is queued instead and
-  /// apply runs after EXEC. Returns result(reply), the operation's value, where the reply is nil
-  /// inside apipeline(). Operations return this awaitable directly: no coroutine frame of their own.
+  /// Runs a request of ONE command (a call of a script: field operations run only while the model
+  /// exists, see scripts.hpp) atomically with the TTL refresh when configured and the update of the
+  /// indexes under `field`, then apply(reply); throws as throw_if_failed on an error reply. Inside
+  /// apipeline() the command is queued instead and apply runs after EXEC. Returns result(reply),
+  /// the operation's value, where the reply is nil inside apipeline(). Operations return this
+  /// awaitable directly: no coroutine frame of their own.
   template <class Apply, class Result>
   awaitable<std::invoke_result_t<Result&, const reply&>> perform_returning(request command, Apply apply, Result result,
-                                                                           const script* used,
                                                                            std::string_view field) const {
     const std::span<const index_spec> reindexed = indexes_under(field);
     if (active_pipeline() != nullptr) {
       enqueue(std::move(command), reply_handler(std::move(apply)), field, reindexed);
       co_return result(reply());
     }
-    const std::string name = command.command_name(0);
-    reply outcome;
-    if (used == nullptr && reindexed.empty() && !refreshes_ttl()) {
-      // Most operations are one plain command: awaited here, without the frames of the general path.
-      auto replies = co_await redis().execute(std::move(command));
-      outcome = std::move(replies.front());
-    } else {
-      outcome = co_await execute_operation(std::move(command), reindexed);
-    }
-    outcome.throw_if_error(name);
+    reply outcome = co_await execute_operation(command, reindexed);
+    if (outcome.is_error()) throw_if_failed(outcome, command, field);
     apply(outcome);
     co_return result(outcome);
   }
   /// perform_returning() of an operation without a value.
   template <class Apply = ignore_reply>
-  awaitable<void> perform(request command, Apply apply = {}, const script* used = nullptr,
-                          std::string_view field = {}) const {
-    return perform_returning(std::move(command), std::move(apply), ignore_reply{}, used, field);
+  awaitable<void> perform(request command, Apply apply = {}, std::string_view field = {}) const {
+    return perform_returning(std::move(command), std::move(apply), ignore_reply{}, field);
   }
+
+  /// Throws what the error reply `outcome` to the operation `sent` on `field` means: key_not_found
+  /// when the model does not exist (NOMODEL), version_conflict when a save found another version,
+  /// else server_error naming the operation (the command a field_command call runs).
+  [[noreturn]] void throw_if_failed(const reply& outcome, const request& sent, std::string_view field) const;
 
   /// The pipeline this model is part of, or null.
   pipeline_state* active_pipeline() const noexcept { return pipeline_.state; }
@@ -162,8 +158,8 @@ class model_base {
   /// perform() inside apipeline(): queues the command, and the index update after it.
   void enqueue(request command, reply_handler apply, std::string_view field,
                std::span<const index_spec> reindexed) const;
-  /// perform() of a script call or of a command wrapped in MULTI/EXEC: the operation's reply.
-  awaitable<reply> execute_operation(request command, std::span<const index_spec> reindexed) const;
+  /// perform() outside apipeline(): the operation's reply. `command` outlives the call.
+  awaitable<reply> execute_operation(const request& command, std::span<const index_spec> reindexed) const;
 
   /// Not copied with the model: a copy is not part of its original's pipeline.
   struct pipeline_slot {
@@ -181,8 +177,15 @@ class model_base {
 void push_reindex_call(request& req, const std::string& key, const key_layout& layout, const std::string& id,
                        std::span<const index_spec> specs);
 
+/// Whether a server message is a field script's refusal of a model that does not exist.
+inline bool is_missing_model(std::string_view server_message) { return server_message.starts_with("NOMODEL "); }
+
 /// Throws version_conflict when a save's error message is the save script's version check.
 void throw_if_version_conflict(std::string_view server_message);
+
+/// The name an error report gives the first command of `sent`: the command itself, the command a
+/// field_command script call runs ("HINCRBY"), or the name of another script called.
+std::string operation_name(const request& sent);
 
 /// Base of the field proxies (RedisInt, RedisList, ...): knows its model and its field name, and
 /// runs one-command operations atomically with the TTL refresh.
@@ -201,16 +204,18 @@ class field_proxy {
 
   /// model().perform_returning(...) for this field.
   template <class Apply, class Result>
-  auto perform_returning(request command, Apply apply, Result result, const script* used = nullptr) const {
+  auto perform_returning(request command, Apply apply, Result result) const {
     const model_base& owner = model();
-    return owner.perform_returning(std::move(command), std::move(apply), std::move(result), used,
-                                   owner.field_name_of(this));
+    return owner.perform_returning(std::move(command), std::move(apply), std::move(result), owner.field_name_of(this));
   }
   /// model().perform(...) for this field.
   template <class Apply = ignore_reply>
-  awaitable<void> perform(request command, Apply apply = {}, const script* used = nullptr) const {
-    return perform_returning(std::move(command), std::move(apply), ignore_reply{}, used);
+  awaitable<void> perform(request command, Apply apply = {}) const {
+    return perform_returning(std::move(command), std::move(apply), ignore_reply{});
   }
+  /// Reads the field with `command` (a field_command call) without queueing it in apipeline():
+  /// its reply, after throwing as model().throw_if_failed on an error.
+  awaitable<reply> read(request command) const;
 
  private:
   void bind() noexcept {

@@ -11,6 +11,7 @@
 
 #include "rapyer/detail/codec.hpp"
 #include "rapyer/detail/model_base.hpp"
+#include "rapyer/detail/scripts.hpp"
 #include "rapyer/error.hpp"
 
 namespace rapyer::detail {
@@ -63,11 +64,13 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   }
   { return out << field.value_; }
 
-  /// Writes only this field (HSET), keeping the rest of the model.
+  /// Writes only this field (HSET), keeping the rest of the model; key_not_found when the model
+  /// does not exist.
   awaitable<void> save() const {
     request req;
-    req.push("HSET", model().key(), field_name(), encode(value_));
-    co_await perform(std::move(req));
+    const std::string key = model().key();
+    scripts::push_field_command(req, key, "HSET", key, field_name(), encode(value_));
+    return perform(std::move(req));
   }
 
   /// Re-reads only this field. Throws key_not_found when the model or the field is gone, and
@@ -75,7 +78,9 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   awaitable<void> aload() {
     const std::string key = model().key();
     const std::string name = field_name();
-    const reply stored = co_await model().redis().execute("HGET", key, name);
+    request req;
+    scripts::push_field_command(req, key, "HGET", key, name);
+    const reply stored = co_await read(std::move(req));
     if (stored.is_nil()) throw key_not_found(key + " field " + name);
     value_ = decode_at<T>(stored.as_string(), key, name);
   }
@@ -89,23 +94,24 @@ class scalar_field : public field_proxy, public scalar_field_tag {
   awaitable<T> update_by_script(const script* (*push)(request&, std::string_view, std::string_view, Params...),
                                 const Args&... args) {
     request req;
-    const script* used = push(req, model().key(), field_name(), args...);
-    return update(std::move(req), used);
+    push(req, model().key(), field_name(), args...);
+    return update(std::move(req));
   }
-  /// The same for `command <model hash> <field> operand` (HINCRBYFLOAT).
+  /// The same for `command <model hash> <field> operand` (HINCRBY, HINCRBYFLOAT).
   template <class Operand>
   awaitable<T> update_by_command(std::string_view command, const Operand& operand) {
     request req;
-    req.push(command, model().key(), field_name(), operand);
-    return update(std::move(req), nullptr);
+    const std::string key = model().key();
+    scripts::push_field_command(req, key, command, key, field_name(), operand);
+    return update(std::move(req));
   }
 
  private:
-  awaitable<T> update(request req, const script* used) {
+  awaitable<T> update(request req) {
     const auto apply = [this, key = model().key(), name = field_name()](const reply& r) {
       value_ = decode_at<T>(r.as_string(), key, name);
     };
-    return perform_returning(std::move(req), apply, local_value(), used);
+    return perform_returning(std::move(req), apply, local_value());
   }
 
  protected:

@@ -24,6 +24,7 @@ extern const script reindex;
 extern const script expire_all;
 extern const script lock_release;
 extern const script lock_extend;
+extern const script field_command;
 extern const script list_insert;
 extern const script list_pop_at;
 extern const script list_remove_range;
@@ -75,13 +76,28 @@ const script* push_reindex(request& req, std::string_view model_key, const index
 const script* push_expire_all(request& req, std::span<const std::string> keys, long long ttl_seconds);
 const script* push_lock_release(request& req, std::string_view lock_key, std::string_view token);
 const script* push_lock_extend(request& req, std::string_view lock_key, std::string_view token, long long ttl_ms);
-const script* push_list_insert(request& req, std::string_view list_key, long long index, std::string_view value);
+
+// The scripts on a field of a model take the model's hash first: they write nothing and answer
+// NOMODEL when it does not exist (model_guard.lua). For a scalar field it is the hash they work on.
+
+/// `command <key> args...`, a plain command on the field of the model at `model_key` whose data is
+/// at `key` (the model's hash for a scalar field, the collection's key for a collection field).
+template <class... Args>
+const script* push_field_command(request& req, std::string_view model_key, std::string_view command,
+                                 std::string_view key, const Args&... args) {
+  req.push("EVALSHA", field_command.sha, 2, model_key, key, command, args...);
+  return &field_command;
+}
+const script* push_list_insert(request& req, std::string_view model_key, std::string_view list_key, long long index,
+                               std::string_view value);
 /// `tombstone`: a value no element has, which marks the element removed.
-const script* push_list_pop_at(request& req, std::string_view list_key, long long index, std::string_view tombstone);
-const script* push_list_remove_range(request& req, std::string_view list_key, long long start, long long end,
-                                     std::string_view tombstone);
-const script* push_dict_pop(request& req, std::string_view hash_key, std::string_view field);
-const script* push_dict_pop_item(request& req, std::string_view hash_key);
+const script* push_list_pop_at(request& req, std::string_view model_key, std::string_view list_key, long long index,
+                               std::string_view tombstone);
+const script* push_list_remove_range(request& req, std::string_view model_key, std::string_view list_key,
+                                     long long start, long long end, std::string_view tombstone);
+const script* push_dict_pop(request& req, std::string_view model_key, std::string_view hash_key,
+                            std::string_view field);
+const script* push_dict_pop_item(request& req, std::string_view model_key, std::string_view hash_key);
 const script* push_string_append(request& req, std::string_view hash_key, std::string_view field,
                                  std::string_view suffix);
 /// `operation`: "mul", "floordiv", "mod" or "pow".

@@ -57,7 +57,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   /// HSET one entry.
   awaitable<void> aset_item(K k, V v) {
     request req;
-    req.push("HSET", this->key(), detail::encode(k), detail::encode(v));
+    this->push_command(req, "HSET", detail::encode(k), detail::encode(v));
     auto apply = [this, k = std::move(k), v = std::move(v)](const reply&) { this->items_.insert_or_assign(k, v); };
     co_await this->perform(std::move(req), std::move(apply));
   }
@@ -65,7 +65,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   /// HDEL; returns whether the entry existed on the server.
   awaitable<bool> adel_item(const K& k) {
     request req;
-    req.push("HDEL", this->key(), detail::encode(k));
+    this->push_command(req, "HDEL", detail::encode(k));
     auto apply = [this, k](const reply&) { this->items_.erase(k); };
     return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
@@ -81,7 +81,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   awaitable<void> aupdate(const std::map<K, V>& entries) {
     if (entries.empty()) co_return;
     request req;
-    req.push("HSET", this->key(), traits::encode_items(entries));
+    this->push_command(req, "HSET", traits::encode_items(entries));
     auto apply = [this, entries](const reply&) {
       for (const auto& [k, v] : entries) this->items_.insert_or_assign(k, v);
     };
@@ -92,13 +92,13 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   awaitable<std::optional<V>> apop(const K& k) {
     const std::string key = this->key();
     request req;
-    const detail::script* used = detail::scripts::push_dict_pop(req, key, detail::encode(k));
+    detail::scripts::push_dict_pop(req, this->model().key(), key, detail::encode(k));
     auto apply = [this, k](const reply&) { this->items_.erase(k); };
     const auto popped = [key, name = this->field_name()](const reply& r) -> std::optional<V> {
       if (r.is_nil()) return std::nullopt;
       return detail::decode_at<V>(r.as_string(), key, name);
     };
-    return this->perform_returning(std::move(req), std::move(apply), popped, used);
+    return this->perform_returning(std::move(req), std::move(apply), popped);
   }
   /// As apop(k), but `fallback` when absent.
   awaitable<V> apop(const K& k, V fallback) {
@@ -110,7 +110,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
   awaitable<std::optional<std::pair<K, V>>> apopitem() {
     const std::string key = this->key();
     request req;
-    const detail::script* used = detail::scripts::push_dict_pop_item(req, key);
+    detail::scripts::push_dict_pop_item(req, this->model().key(), key);
     const auto decode = [key, name = this->field_name()](const reply& r) -> std::optional<std::pair<K, V>> {
       if (r.is_nil()) return std::nullopt;
       const auto& pair = r.as_array();
@@ -120,7 +120,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     auto apply = [this, decode](const reply& r) {
       if (auto popped = decode(r)) this->items_.erase(popped->first);
     };
-    return this->perform_returning(std::move(req), std::move(apply), decode, used);
+    return this->perform_returning(std::move(req), std::move(apply), decode);
   }
 };
 

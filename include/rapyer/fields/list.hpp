@@ -45,7 +45,7 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
   /// RPUSH one element; returns the list's new length on the server.
   awaitable<std::size_t> aappend(T value) {
     request req;
-    req.push("RPUSH", this->key(), detail::encode(value));
+    this->push_command(req, "RPUSH", detail::encode(value));
     auto apply = [this, value = std::move(value)](const reply&) { this->items_.push_back(value); };
     return this->perform_returning(std::move(req), std::move(apply), detail::count_or_zero);
   }
@@ -58,7 +58,7 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
     std::vector<T> added(std::ranges::begin(values), std::ranges::end(values));
     if (added.empty()) co_return this->items_.size();
     request req;
-    req.push("RPUSH", this->key(), detail::list_traits<T>::encode_items(added));
+    this->push_command(req, "RPUSH", detail::list_traits<T>::encode_items(added));
     auto apply = [this, added = std::move(added)](const reply&) {
       this->items_.insert(this->items_.end(), added.begin(), added.end());
     };
@@ -74,26 +74,25 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
   /// Python's insert: before index i (negative counts from the end, out of range clamps).
   awaitable<void> ainsert(long long i, T value) {
     request req;
-    const detail::script* used = detail::scripts::push_list_insert(req, this->key(), i, detail::encode(value));
+    detail::scripts::push_list_insert(req, this->model().key(), this->key(), i, detail::encode(value));
     auto apply = [this, i, value = std::move(value)](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long at = i < 0 ? std::max(i + size, 0LL) : std::min(i, size);
       this->items_.insert(this->items_.begin() + at, value);
     };
-    co_await this->perform(std::move(req), std::move(apply), used);
+    co_await this->perform(std::move(req), std::move(apply));
   }
 
   /// Removes and returns the element at i (default: the last); nullopt when there is none.
   awaitable<std::optional<T>> apop(long long i = -1) {
     const std::string k = this->key();
-    const detail::script* used = nullptr;
     request req;
     if (i == -1) {
-      req.push("RPOP", k);
+      this->push_command(req, "RPOP");
     } else if (i == 0) {
-      req.push("LPOP", k);
+      this->push_command(req, "LPOP");
     } else {
-      used = detail::scripts::push_list_pop_at(req, k, i, "__rapyer_removed__:" + detail::new_uuid4());
+      detail::scripts::push_list_pop_at(req, this->model().key(), k, i, "__rapyer_removed__:" + detail::new_uuid4());
     }
     const auto apply = [this, i](const reply& r) {
       if (r.is_nil()) return;
@@ -105,13 +104,13 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
       if (r.is_nil()) return std::nullopt;
       return detail::decode_at<T>(r.as_string(), k, name);
     };
-    return this->perform_returning(std::move(req), apply, popped, used);
+    return this->perform_returning(std::move(req), apply, popped);
   }
 
   /// LSET: replaces element i (negative counts from the end); server_error when out of range.
   awaitable<void> aset_item(long long i, T value) {
     request req;
-    req.push("LSET", this->key(), i, detail::encode(value));
+    this->push_command(req, "LSET", i, detail::encode(value));
     auto apply = [this, i, value = std::move(value)](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long at = i < 0 ? i + size : i;
@@ -123,15 +122,15 @@ class RedisList : public detail::collection_field<detail::list_traits<T>> {
   /// Python's del lst[start:end]; returns how many elements were removed.
   awaitable<std::size_t> aremove_range(long long start, long long end) {
     request req;
-    const detail::script* used = detail::scripts::push_list_remove_range(req, this->key(), start, end,
-                                                                         "__rapyer_removed__:" + detail::new_uuid4());
+    detail::scripts::push_list_remove_range(req, this->model().key(), this->key(), start, end,
+                                            "__rapyer_removed__:" + detail::new_uuid4());
     const auto apply = [this, start, end](const reply&) {
       const auto size = static_cast<long long>(this->items_.size());
       const long long first = start < 0 ? std::max(start + size, 0LL) : std::min(start, size);
       const long long last = end < 0 ? std::max(end + size, 0LL) : std::min(end, size);
       if (first < last) this->items_.erase(this->items_.begin() + first, this->items_.begin() + last);
     };
-    return this->perform_returning(std::move(req), apply, detail::count_or_zero, used);
+    return this->perform_returning(std::move(req), apply, detail::count_or_zero);
   }
 };
 

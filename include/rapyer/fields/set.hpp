@@ -40,7 +40,7 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
   /// SADD; returns whether the element was new on the server.
   awaitable<bool> aadd(T value) {
     request req;
-    req.push("SADD", this->key(), detail::encode(value));
+    this->push_command(req, "SADD", detail::encode(value));
     auto apply = [this, value = std::move(value)](const reply&) { this->items_.insert(value); };
     return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
@@ -48,7 +48,7 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
   /// SREM; returns whether the element was present on the server.
   awaitable<bool> aremove(const T& value) {
     request req;
-    req.push("SREM", this->key(), detail::encode(value));
+    this->push_command(req, "SREM", detail::encode(value));
     auto apply = [this, value](const reply&) { this->items_.erase(value); };
     return this->perform_returning(std::move(req), std::move(apply), detail::counted_one);
   }
@@ -57,7 +57,7 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
   awaitable<std::optional<T>> apop() {
     const std::string key = this->key();
     request req;
-    req.push("SPOP", key);
+    this->push_command(req, "SPOP");
     const auto decode = [key, name = this->field_name()](const reply& r) -> std::optional<T> {
       if (r.is_nil()) return std::nullopt;
       return detail::decode_at<T>(r.as_string(), key, name);
@@ -71,8 +71,8 @@ class RedisSet : public detail::collection_field<detail::set_traits<T>> {
   /// SISMEMBER, asked of the server.
   awaitable<bool> acontains(const T& value) const {
     request req;
-    req.push("SISMEMBER", this->key(), detail::encode(value));
-    return this->perform_returning(std::move(req), detail::ignore_reply{}, detail::counted_one);
+    this->push_command(req, "SISMEMBER", detail::encode(value));
+    co_return detail::counted_one(co_await this->read(std::move(req)));
   }
 };
 

@@ -41,25 +41,40 @@ TEST(Scripts, EveryScriptIsEmbeddedWithALowercaseSha1OfItsText) {
     names.insert(s->name);
     shas.insert(s->sha);
   }
-  EXPECT_EQ(names.size(), 16U);
-  EXPECT_EQ(shas.size(), 16U);
+  EXPECT_EQ(names.size(), 17U);
+  EXPECT_EQ(shas.size(), 17U);
   // The scripts calling reindex() carry its definition before their own text.
   for (const script* s : {&scripts::save, &scripts::remove, &scripts::reindex}) {
     EXPECT_LT(s->source.find("local function reindex("), s->source.find("\nreindex(KEYS[1]")) << s->name;
   }
   EXPECT_EQ(scripts::list_insert.source.find("reindex"), std::string_view::npos);
+  // The scripts on a field of a model start by refusing a model that does not exist.
+  for (const script* s : {&scripts::field_command, &scripts::list_insert, &scripts::dict_pop_item,
+                          &scripts::integer_arithmetic, &scripts::datetime_add}) {
+    EXPECT_EQ(s->source.find("if redis.call('EXISTS', KEYS[1]) == 0 then"), s->source.find("if redis.call("))
+        << s->name;
+    EXPECT_NE(s->source.find("NOMODEL"), std::string_view::npos) << s->name;
+  }
+  EXPECT_EQ(scripts::lock_release.source.find("NOMODEL"), std::string_view::npos);
 }
 
-TEST(Scripts, OneKeyBuildersPushKeysThenArgumentsInTheScriptsOrder) {
+TEST(Scripts, FieldCommandRunsTheCommandOnItsKeyUnderTheModelsGuard) {
   request req;
-  EXPECT_EQ(scripts::push_list_insert(req, "L", -2, "v"), &scripts::list_insert);
-  EXPECT_EQ(only_command(req), (argv{"EVALSHA", sha_of(scripts::list_insert), "1", "L", "-2", "v"}));
+  EXPECT_EQ(scripts::push_field_command(req, "M", "RPUSH", "M:tags", "a", 7), &scripts::field_command);
+  EXPECT_EQ(only_command(req),
+            (argv{"EVALSHA", sha_of(scripts::field_command), "2", "M", "M:tags", "RPUSH", "a", "7"}));
+}
+
+TEST(Scripts, BuildersPushKeysThenArgumentsInTheScriptsOrder) {
+  request req;
+  EXPECT_EQ(scripts::push_list_insert(req, "M", "L", -2, "v"), &scripts::list_insert);
+  EXPECT_EQ(only_command(req), (argv{"EVALSHA", sha_of(scripts::list_insert), "2", "M", "L", "-2", "v"}));
 
   request all;
-  EXPECT_EQ(scripts::push_list_pop_at(all, "L", 3, "t"), &scripts::list_pop_at);
-  EXPECT_EQ(scripts::push_list_remove_range(all, "L", 1, -1, "t"), &scripts::list_remove_range);
-  EXPECT_EQ(scripts::push_dict_pop(all, "D", "f"), &scripts::dict_pop);
-  EXPECT_EQ(scripts::push_dict_pop_item(all, "D"), &scripts::dict_pop_item);
+  EXPECT_EQ(scripts::push_list_pop_at(all, "M", "L", 3, "t"), &scripts::list_pop_at);
+  EXPECT_EQ(scripts::push_list_remove_range(all, "M", "L", 1, -1, "t"), &scripts::list_remove_range);
+  EXPECT_EQ(scripts::push_dict_pop(all, "M", "D", "f"), &scripts::dict_pop);
+  EXPECT_EQ(scripts::push_dict_pop_item(all, "M", "D"), &scripts::dict_pop_item);
   EXPECT_EQ(scripts::push_string_append(all, "H", "f", "s"), &scripts::string_append);
   EXPECT_EQ(scripts::push_integer_arithmetic(all, "H", "f", "pow", 3), &scripts::integer_arithmetic);
   EXPECT_EQ(scripts::push_float_arithmetic(all, "H", "f", "div", 0.5), &scripts::float_arithmetic);
@@ -69,10 +84,10 @@ TEST(Scripts, OneKeyBuildersPushKeysThenArgumentsInTheScriptsOrder) {
   EXPECT_EQ(scripts::push_lock_extend(all, "K", "tok", 500), &scripts::lock_extend);
   const auto commands = commands_of(all);
   ASSERT_EQ(commands.size(), 11U);
-  EXPECT_EQ(commands[0], (argv{"EVALSHA", sha_of(scripts::list_pop_at), "1", "L", "3", "t"}));
-  EXPECT_EQ(commands[1], (argv{"EVALSHA", sha_of(scripts::list_remove_range), "1", "L", "1", "-1", "t"}));
-  EXPECT_EQ(commands[2], (argv{"EVALSHA", sha_of(scripts::dict_pop), "1", "D", "f"}));
-  EXPECT_EQ(commands[3], (argv{"EVALSHA", sha_of(scripts::dict_pop_item), "1", "D"}));
+  EXPECT_EQ(commands[0], (argv{"EVALSHA", sha_of(scripts::list_pop_at), "2", "M", "L", "3", "t"}));
+  EXPECT_EQ(commands[1], (argv{"EVALSHA", sha_of(scripts::list_remove_range), "2", "M", "L", "1", "-1", "t"}));
+  EXPECT_EQ(commands[2], (argv{"EVALSHA", sha_of(scripts::dict_pop), "2", "M", "D", "f"}));
+  EXPECT_EQ(commands[3], (argv{"EVALSHA", sha_of(scripts::dict_pop_item), "2", "M", "D"}));
   EXPECT_EQ(commands[4], (argv{"EVALSHA", sha_of(scripts::string_append), "1", "H", "f", "s"}));
   EXPECT_EQ(commands[5], (argv{"EVALSHA", sha_of(scripts::integer_arithmetic), "1", "H", "f", "pow", "3"}));
   EXPECT_EQ(commands[6], (argv{"EVALSHA", sha_of(scripts::float_arithmetic), "1", "H", "f", "div", "0.5"}));
