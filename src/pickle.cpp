@@ -8,36 +8,21 @@
 namespace rapyer::detail::pickle {
 namespace {
 
-// Opcodes as pickletools lists them; only those the codec writes or reads, and the ones whose
-// names make a refusal clearer.
+// The opcodes the codec writes or reads.
 namespace op {
-constexpr unsigned char mark = '(';
 constexpr unsigned char stop = '.';
 constexpr unsigned char binint = 'J';
 constexpr unsigned char binint1 = 'K';
 constexpr unsigned char binint2 = 'M';
 constexpr unsigned char none = 'N';
-constexpr unsigned char reduce = 'R';
-constexpr unsigned char binstring = 'T';
-constexpr unsigned char short_binstring = 'U';
 constexpr unsigned char binunicode = 'X';
 constexpr unsigned char binbytes = 'B';
 constexpr unsigned char short_binbytes = 'C';
 constexpr unsigned char binfloat = 'G';
 constexpr unsigned char global = 'c';
-constexpr unsigned char inst = 'i';
-constexpr unsigned char obj = 'o';
-constexpr unsigned char binget = 'h';
-constexpr unsigned char long_binget = 'j';
 constexpr unsigned char binput = 'q';
 constexpr unsigned char long_binput = 'r';
-constexpr unsigned char empty_tuple = ')';
-constexpr unsigned char empty_list = ']';
-constexpr unsigned char empty_dict = '}';
 constexpr unsigned char proto = 0x80;
-constexpr unsigned char newobj = 0x81;
-constexpr unsigned char tuple1 = 0x85;
-constexpr unsigned char tuple2 = 0x86;
 constexpr unsigned char newtrue = 0x88;
 constexpr unsigned char newfalse = 0x89;
 constexpr unsigned char long1 = 0x8a;
@@ -45,66 +30,100 @@ constexpr unsigned char long4 = 0x8b;
 constexpr unsigned char short_binunicode = 0x8c;
 constexpr unsigned char binunicode8 = 0x8d;
 constexpr unsigned char binbytes8 = 0x8e;
-constexpr unsigned char empty_set = 0x8f;
-constexpr unsigned char newobj_ex = 0x92;
 constexpr unsigned char stack_global = 0x93;
 constexpr unsigned char memoize = 0x94;
 constexpr unsigned char frame = 0x95;
 constexpr unsigned char bytearray8 = 0x96;
-constexpr unsigned char next_buffer = 0x97;
 }  // namespace op
+
+// Every opcode of protocols 0 to 5 by its pickletools name, so that a refusal says what it found.
+struct opcode_name_entry {
+  unsigned char code;
+  const char* name;
+};
+constexpr opcode_name_entry opcode_names[] = {
+    {'(', "MARK"},
+    {'.', "STOP"},
+    {'0', "POP"},
+    {'1', "POP_MARK"},
+    {'2', "DUP"},
+    {'F', "FLOAT"},
+    {'I', "INT"},
+    {'J', "BININT"},
+    {'K', "BININT1"},
+    {'L', "LONG"},
+    {'M', "BININT2"},
+    {'N', "NONE"},
+    {'P', "PERSID"},
+    {'Q', "BINPERSID"},
+    {'R', "REDUCE"},
+    {'S', "STRING"},
+    {'T', "BINSTRING"},
+    {'U', "SHORT_BINSTRING"},
+    {'V', "UNICODE"},
+    {'X', "BINUNICODE"},
+    {'a', "APPEND"},
+    {'b', "BUILD"},
+    {'c', "GLOBAL"},
+    {'d', "DICT"},
+    {'}', "EMPTY_DICT"},
+    {'e', "APPENDS"},
+    {'g', "GET"},
+    {'h', "BINGET"},
+    {'i', "INST"},
+    {'j', "LONG_BINGET"},
+    {'l', "LIST"},
+    {']', "EMPTY_LIST"},
+    {'o', "OBJ"},
+    {'p', "PUT"},
+    {'q', "BINPUT"},
+    {'r', "LONG_BINPUT"},
+    {'s', "SETITEM"},
+    {'t', "TUPLE"},
+    {')', "EMPTY_TUPLE"},
+    {'u', "SETITEMS"},
+    {'G', "BINFLOAT"},
+    {'B', "BINBYTES"},
+    {'C', "SHORT_BINBYTES"},
+    {0x80, "PROTO"},
+    {0x81, "NEWOBJ"},
+    {0x82, "EXT1"},
+    {0x83, "EXT2"},
+    {0x84, "EXT4"},
+    {0x85, "TUPLE1"},
+    {0x86, "TUPLE2"},
+    {0x87, "TUPLE3"},
+    {0x88, "NEWTRUE"},
+    {0x89, "NEWFALSE"},
+    {0x8a, "LONG1"},
+    {0x8b, "LONG4"},
+    {0x8c, "SHORT_BINUNICODE"},
+    {0x8d, "BINUNICODE8"},
+    {0x8e, "BINBYTES8"},
+    {0x8f, "EMPTY_SET"},
+    {0x90, "ADDITEMS"},
+    {0x91, "FROZENSET"},
+    {0x92, "NEWOBJ_EX"},
+    {0x93, "STACK_GLOBAL"},
+    {0x94, "MEMOIZE"},
+    {0x95, "FRAME"},
+    {0x96, "BYTEARRAY8"},
+    {0x97, "NEXT_BUFFER"},
+    {0x98, "READONLY_BUFFER"},
+};
 
 // CPython frames the body (everything after PROTO) only from this size on.
 constexpr std::size_t frame_size_min = 4;
 // CPython writes a bytes or str payload at least this long outside any frame.
-constexpr std::size_t frame_size_target = 64 * 1024;
+constexpr std::size_t frame_size_target = std::size_t{64} * 1024;
 
 std::string opcode_name(unsigned char code) {
-  switch (code) {
-    case op::mark:
-      return "MARK";
-    case op::reduce:
-      return "REDUCE";
-    case op::binstring:
-      return "BINSTRING";
-    case op::short_binstring:
-      return "SHORT_BINSTRING";
-    case op::global:
-      return "GLOBAL";
-    case op::inst:
-      return "INST";
-    case op::obj:
-      return "OBJ";
-    case op::binget:
-      return "BINGET";
-    case op::long_binget:
-      return "LONG_BINGET";
-    case op::empty_tuple:
-      return "EMPTY_TUPLE";
-    case op::empty_list:
-      return "EMPTY_LIST";
-    case op::empty_dict:
-      return "EMPTY_DICT";
-    case op::newobj:
-      return "NEWOBJ";
-    case op::tuple1:
-      return "TUPLE1";
-    case op::tuple2:
-      return "TUPLE2";
-    case op::empty_set:
-      return "EMPTY_SET";
-    case op::newobj_ex:
-      return "NEWOBJ_EX";
-    case op::stack_global:
-      return "STACK_GLOBAL";
-    case op::next_buffer:
-      return "NEXT_BUFFER";
-    default:
-      break;
+  for (const auto& entry : opcode_names) {
+    if (entry.code == code) return entry.name;
   }
-  char text[8];
-  std::snprintf(text, sizeof text, "0x%02x", code);
-  return std::string("opcode ") + text;
+  char text[24];
+  std::snprintf(text, sizeof text, "unknown opcode 0x%02x", code);
+  return text;
 }
 
 void put_little_endian(std::string& out, std::uint64_t number, std::size_t size) {
@@ -271,9 +290,9 @@ class reader {
       case op::proto:
         fail("PROTO at offset " + std::to_string(offset) + ": only allowed at the start");
       case op::global:
-        fail("GLOBAL at offset " + std::to_string(offset) + " (" + global_name() + ")" + refusal);
+        fail("GLOBAL at offset " + std::to_string(offset) + " refers to " + global_name() + only_simple);
       case op::stack_global:
-        fail("STACK_GLOBAL at offset " + std::to_string(offset) + " (" + stack_global_name() + ")" + refusal);
+        fail("STACK_GLOBAL at offset " + std::to_string(offset) + " refers to " + stack_global_name() + only_simple);
       default:
         fail(opcode_name(code) + " at offset " + std::to_string(offset) + " is not supported" + only_simple);
     }
@@ -292,10 +311,7 @@ class reader {
   void memo_put(unsigned char code, std::size_t offset) const {
     // A single value is never fetched back from the memo: storing it needs no memo.
     if (stack_.empty()) {
-      fail((code == op::memoize  ? "MEMOIZE"
-            : code == op::binput ? "BINPUT"
-                                 : "LONG_BINPUT") +
-           std::string(" at offset ") + std::to_string(offset) + " with no value to store");
+      fail(opcode_name(code) + " at offset " + std::to_string(offset) + " with no value to store");
     }
   }
 
@@ -334,13 +350,13 @@ class reader {
   }
 
   // GLOBAL's operand: "module\nname\n".
-  std::string global_name() {
+  std::string global_name() const {
     const std::string_view rest = input_.substr(at_);
     const std::size_t first = rest.find('\n');
     const std::size_t second = first == std::string_view::npos ? first : rest.find('\n', first + 1);
-    if (second == std::string_view::npos) return "a reference to a Python class or function";
+    if (second == std::string_view::npos) return "a Python class or function (enum members are pickled so)";
     return "the Python class or function " + printable(rest.substr(0, first)) + "." +
-           printable(rest.substr(first + 1, second - first - 1));
+           printable(rest.substr(first + 1, second - first - 1)) + " (enum members are pickled so)";
   }
 
   // STACK_GLOBAL takes module and name from the two str values below it.
@@ -350,10 +366,11 @@ class reader {
       const auto* module = std::get_if<std::string>(&stack_[size - 2]);
       const auto* name = std::get_if<std::string>(&stack_[size - 1]);
       if (module != nullptr && name != nullptr) {
-        return "the Python class or function " + printable(*module) + "." + printable(*name);
+        return "the Python class or function " + printable(*module) + "." + printable(*name) +
+               " (enum members are pickled so)";
       }
     }
-    return "a reference to a Python class or function";
+    return "a Python class or function (enum members are pickled so)";
   }
 
   value finish(std::size_t offset) {
@@ -369,8 +386,6 @@ class reader {
 
   void push(value v) { stack_.push_back(std::move(v)); }
 
-  static constexpr const char* refusal =
-      ", e.g. an enum member, cannot be decoded: only None, bool, int, float, str and bytes can";
   static constexpr const char* only_simple = ": only None, bool, int, float, str and bytes can be decoded";
 
   std::string_view input_;

@@ -200,12 +200,15 @@ TEST(Pickle, IntsBeyondSixtyFourBitsAreRefused) {
 TEST(Pickle, ClassReferencesAreRefusedByName) {
   // class Color(enum.Enum): RED = 1, defined in __main__; pickle.dumps(Color.RED)
   expect_refused(from_hex("8004951c000000000000008c085f5f6d61696e5f5f948c05436f6c6f729493944b01859452942e"),
-                 "STACK_GLOBAL at offset 30 (the Python class or function __main__.Color), e.g. an enum member, "
-                 "cannot be decoded");
+                 "STACK_GLOBAL at offset 30 refers to the Python class or function __main__.Color (enum members are "
+                 "pickled so): only None, bool, int, float, str and bytes can be decoded");
   // pickle.dumps(b"hi", 2): protocol 2 writes bytes as a call of _codecs.encode.
   expect_refused(
       from_hex("8002635f636f646563730a656e636f64650a710058020000006869710158060000006c6174696e3171028671035271042e"),
-      "GLOBAL at offset 2 (the Python class or function _codecs.encode)");
+      "GLOBAL at offset 2 refers to the Python class or function _codecs.encode");
+  // Without the names in place the refusal still says what it is.
+  expect_refused(from_hex("8004932e"), "STACK_GLOBAL at offset 2 refers to a Python class or function");
+  expect_refused(from_hex("800463616263"), "GLOBAL at offset 2 refers to a Python class or function");
 }
 
 TEST(Pickle, OtherOpcodesAreRefusedByName) {
@@ -213,8 +216,8 @@ TEST(Pickle, OtherOpcodesAreRefusedByName) {
   expect_refused(from_hex("80044b014b0286942e"), "TUPLE2 at offset 6");
   expect_refused(from_hex("80044b01522e"), "REDUCE at offset 4");
   expect_refused(from_hex("8004550178942e"), "SHORT_BINSTRING at offset 2");
-  expect_refused(from_hex("8004492e"), "opcode 0x49 at offset 2");  // INT, a protocol 0 form
-  expect_refused(from_hex("8004ff2e"), "opcode 0xff at offset 2");
+  expect_refused(from_hex("8004492e"), "INT at offset 2 is not supported");  // a protocol 0 form
+  expect_refused(from_hex("8004ff2e"), "unknown opcode 0xff at offset 2");
   expect_refused(from_hex("80044b0180042e"), "PROTO at offset 4: only allowed at the start");
 }
 
