@@ -254,39 +254,39 @@ class reader {
         take(4);
         return memo_put(code, offset);
       case op::none:
-        return push(none{});
+        return push(offset, none{});
       case op::newtrue:
-        return push(true);
+        return push(offset, true);
       case op::newfalse:
-        return push(false);
+        return push(offset, false);
       case op::binint1:
-        return push(static_cast<std::int64_t>(take_unsigned(1)));
+        return push(offset, static_cast<std::int64_t>(take_unsigned(1)));
       case op::binint2:
-        return push(static_cast<std::int64_t>(take_unsigned(2)));
+        return push(offset, static_cast<std::int64_t>(take_unsigned(2)));
       case op::binint:
-        return push(std::int64_t{static_cast<std::int32_t>(take_unsigned(4))});
+        return push(offset, std::int64_t{static_cast<std::int32_t>(take_unsigned(4))});
       case op::long1:
-        return push(long_value(take(take_unsigned(1)), offset));
+        return push(offset, long_value(take(take_unsigned(1)), offset));
       case op::long4: {
         const auto size = static_cast<std::int32_t>(take_unsigned(4));
         if (size < 0) fail("LONG4 at offset " + std::to_string(offset) + " has a negative length");
-        return push(long_value(take(static_cast<std::uint64_t>(size)), offset));
+        return push(offset, long_value(take(static_cast<std::uint64_t>(size)), offset));
       }
       case op::binfloat:
-        return push(std::bit_cast<double>(take_big_endian_64()));
+        return push(offset, std::bit_cast<double>(take_big_endian_64()));
       case op::short_binunicode:
-        return push(std::string(take(take_unsigned(1))));
+        return push(offset, std::string(take(take_unsigned(1))));
       case op::binunicode:
-        return push(std::string(take(take_unsigned(4))));
+        return push(offset, std::string(take(take_unsigned(4))));
       case op::binunicode8:
-        return push(std::string(take(take_unsigned(8))));
+        return push(offset, std::string(take(take_unsigned(8))));
       case op::short_binbytes:
-        return push(to_bytes(take(take_unsigned(1))));
+        return push(offset, to_bytes(take(take_unsigned(1))));
       case op::binbytes:
-        return push(to_bytes(take(take_unsigned(4))));
+        return push(offset, to_bytes(take(take_unsigned(4))));
       case op::binbytes8:
       case op::bytearray8:
-        return push(to_bytes(take(take_unsigned(8))));
+        return push(offset, to_bytes(take(take_unsigned(8))));
       case op::proto:
         fail("PROTO at offset " + std::to_string(offset) + ": only allowed at the start");
       case op::global:
@@ -384,7 +384,14 @@ class reader {
     return std::move(stack_.back());
   }
 
-  void push(value v) { stack_.push_back(std::move(v)); }
+  // One value is all a simple pickle holds; two are names STACK_GLOBAL may take. Refusing a third
+  // bounds the memory a hostile input costs to about twice its size.
+  void push(std::size_t offset, value v) {
+    if (stack_.size() == 2) {
+      fail("a third value at offset " + std::to_string(offset) + " (a container, a tuple or a call)" + only_simple);
+    }
+    stack_.push_back(std::move(v));
+  }
 
   static constexpr const char* only_simple = ": only None, bool, int, float, str and bytes can be decoded";
 

@@ -228,6 +228,7 @@ TEST(Pickle, MalformedPicklesAreRefused) {
   expect_refused(from_hex("8006882e"), "protocol 6");
   expect_refused(from_hex("80042e"), "STOP at offset 2 with 0 values where one was expected");
   expect_refused(from_hex("800488892e"), "STOP at offset 4 with 2 values");
+  expect_refused(from_hex("80048889882e"), "a third value at offset 4 (a container, a tuple or a call): only None");
   expect_refused(from_hex("8004942e"), "MEMOIZE at offset 2 with no value to store");
   expect_refused(from_hex("80047100882e"), "BINPUT at offset 2 with no value to store");
   expect_refused(from_hex("8004882e2e"), "1 bytes after STOP at offset 3");
