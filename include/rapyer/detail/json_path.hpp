@@ -1,7 +1,8 @@
 // JSONPath text for the commands of the JSON module (JSON.GET, JSON.SET, JSON.NUMINCRBY, ...):
 // "$" for the document, ".name" for a field, ["key"] for a dict entry, [3] or [-1] for a list
 // element. A dict key may hold any character, so it always goes in brackets as a JSON string
-// literal, which Redis's and Valkey's path parsers both read back to the same key.
+// literal (valkey-json reads back keys with dots, brackets, quotes, backslashes, control
+// characters, NUL and unicode written so; Redis's JSONPath takes the same bracket form).
 #pragma once
 
 #include <cstdint>
