@@ -211,6 +211,7 @@ class AtomicRedisModel : public detail::model_base {
     co_return co_await adelete_many(keys) == 1;
   }
 
+  /// Whether this model is stored (see the static aexists).
   awaitable<bool> aexists() const { return aexists(key()); }
   /// Whether a model is stored at `key` (or with the id `key`, see lookup_key): EXISTS of its hash.
   /// usage_error for a key of another class, before anything is sent.

@@ -276,38 +276,6 @@ TEST_F(LookupsTest, GetOrCreateOfAModelWithoutAKeyFieldUsesItsId) {
   EXPECT_EQ(raw("HGET", user.key(), "name").as_string(), "first");
 }
 
-TEST_F(LookupsTest, GetOrCreateIsOneMultiAndRecoversFromAFlushedScriptCache) {
-  raw_on_every_primary([] {
-    rapyer::request flush;
-    flush.push("SCRIPT", "FLUSH");
-    return flush;
-  }());
-  const std::string before = raw_on_node_of(Member::key_for("hana"),
-                                            [] {
-                                              rapyer::request stats;
-                                              stats.push("INFO", "commandstats");
-                                              return stats;
-                                            }())
-                                 .as_string();
-  EXPECT_TRUE(run(Member::aget_or_create(member("hana", "Hana", 4))).created);
-  EXPECT_FALSE(run(Member::aget_or_create(member("hana", "Other", 5))).created);
-  EXPECT_EQ(raw("HGET", Member::key_for("hana"), "name").as_string(), "Hana");
-  const std::string after = raw_on_node_of(Member::key_for("hana"),
-                                           [] {
-                                             rapyer::request stats;
-                                             stats.push("INFO", "commandstats");
-                                             return stats;
-                                           }())
-                                .as_string();
-  const auto calls = [](const std::string& stats, const std::string& command) {
-    const std::string label = "cmdstat_" + command + ":calls=";
-    const auto at = stats.find(label);
-    return at == std::string::npos ? 0L : std::stol(stats.substr(at + label.size()));
-  };
-  // Two MULTIs, plus one sent again whole after the first met NOSCRIPT.
-  EXPECT_EQ(calls(after, "multi") - calls(before, "multi"), 3);
-}
-
 TEST_F(LookupsTest, GetOrCreateOfSomethingElseStoredThrowsAndWritesNothing) {
   const std::string key = Member::key_for("ivan");
   raw("HSET", key, "__rapyer_model__", "User", "name", "not a member");
