@@ -15,10 +15,11 @@
 
 namespace rapyer::detail {
 
-/// What the registry knows of a model class: its client, and how to read a model of it by key.
+/// What the registry knows of a model class: its client, its keys, and how to read a model of it by
+/// key.
 struct model_class {
   client& (*redis)();
-  const key_layout& (*layout)();  // whose id_of tells the class's model keys
+  const key_layout& (*layout)();  // its id_of tells which keys are model keys of the class
   std::size_t (*read_size)();     // replies of append_read
   void (*append_read)(request& req, const std::string& key);
   void (*append_read_refresh)(request& req, const std::string& key);  // EXPIREs after the reads
