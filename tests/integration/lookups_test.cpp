@@ -291,6 +291,17 @@ TEST_F(LookupsTest, GetOrCreateOfSomethingElseStoredThrowsAndWritesNothing) {
   EXPECT_TRUE(raw("ZSCORE", level_index_of(key), "ivan").is_nil());
 }
 
+TEST_F(LookupsTest, GetOrCreateRefusesWhatASaveRefusesAndWritesNothing) {
+  const Member no_handle = member("", "Nobody", 1);
+  EXPECT_THROW(run(Member::aget_or_create(no_handle)), rapyer::usage_error);  // an empty Key has no key
+
+  Member loaded_elsewhere = member("jack", "Jack", 1);
+  loaded_elsewhere.version.number = 3;  // a copy of a model deleted since
+  EXPECT_THROW(run(Member::aget_or_create(loaded_elsewhere)), rapyer::version_conflict);
+  EXPECT_EQ(raw("EXISTS", Member::key_for("jack")).as_integer(), 0);
+  EXPECT_EQ(raw("EXISTS", Member::key_for("jack") + ":badges").as_integer(), 0);
+}
+
 // 4 processes x 50 coroutines race to create the same model: exactly one creates it, the stored
 // model is the creator's, and every other call returns it.
 TEST_F(LookupsTest, RacingGetOrCreateAcrossProcessesCreatesExactlyOnce) {
