@@ -10,21 +10,27 @@ set(rapyer_field_scripts
   field_command list_insert list_pop_at list_remove_range dict_pop dict_pop_item string_append integer_arithmetic
   float_arithmetic string_repeat datetime_add)
 set(rapyer_plain_scripts expire_all lock_release lock_extend)
+# Guards that decide whether save.lua runs: each is followed by save.lua (and, like it, preceded by
+# reindex_function.lua) in one script, so the save they guard is save.lua itself.
+set(rapyer_save_guards save_if_absent)
 
 # A delimiter that no script contains, so that the raw string literal holds the text unchanged.
 set(rapyer_delimiter "rapyer_lua")
 
-foreach(prologue reindex_function model_guard)
+foreach(prologue reindex_function model_guard save)
   file(READ ${RAPYER_LUA_DIR}/${prologue}.lua rapyer_${prologue})
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${RAPYER_LUA_DIR}/${prologue}.lua)
 endforeach()
 set(RAPYER_SCRIPT_DEFINITIONS "")
 set(RAPYER_SCRIPT_LIST "")
-foreach(name IN LISTS rapyer_reindexing_scripts rapyer_field_scripts rapyer_plain_scripts)
+foreach(name IN LISTS rapyer_reindexing_scripts rapyer_field_scripts rapyer_plain_scripts rapyer_save_guards)
   set(file ${RAPYER_LUA_DIR}/${name}.lua)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
   file(READ ${file} text)
-  if(name IN_LIST rapyer_reindexing_scripts)
+  if(name IN_LIST rapyer_save_guards)
+    string(APPEND text "${rapyer_save}")
+  endif()
+  if(name IN_LIST rapyer_reindexing_scripts OR name IN_LIST rapyer_save_guards)
     string(PREPEND text "${rapyer_reindex_function}")
   elseif(name IN_LIST rapyer_field_scripts)
     string(PREPEND text "${rapyer_model_guard}")

@@ -52,6 +52,11 @@ std::optional<std::string> key_layout::id_of(std::string_view key) const {
   return id;
 }
 
+std::string key_layout::key_of(std::string_view key_or_id) const {
+  const bool is_key = id_of(key_or_id) || (buckets_ > 0 && unbucketed().id_of(key_or_id));
+  return is_key ? std::string(key_or_id) : model_key(key_or_id);
+}
+
 bool key_layout::has_bucket_tag(std::string_view key) const { return key.starts_with(head_ + ":{" + name_ + "#"); }
 
 std::string key_layout::index_key(std::size_t bucket, std::string_view path) const {

@@ -132,6 +132,13 @@ awaitable<std::unique_ptr<any_model>> aget(std::string key) {
   co_return std::move(found.front());
 }
 
+awaitable<bool> aexists(std::string key) {
+  const auto found = detail::find_model_class(key);
+  if (!found || !found->layout().id_of(key)) co_return false;
+  const reply exists = co_await found->redis().execute("EXISTS", key);
+  co_return exists.as_integer() == 1;
+}
+
 awaitable<std::vector<std::unique_ptr<any_model>>> afind(std::vector<std::string> keys, missing_keys missing) {
   std::vector<detail::model_class> classes;
   classes.reserve(keys.size());

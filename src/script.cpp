@@ -84,10 +84,11 @@ std::optional<noscript_rerun> noscript_rerun::plan(const request& sent, const st
       for (std::size_t e = 0; e < results.size() && i + 1 + e < exec; ++e) {
         const argv& command = commands[i + 1 + e];
         const bool this_failed = failed_for_script(command, results[e]);
-        if (this_failed || (failed && repeats_safely(command))) block.elements.push_back(e);
+        const bool again = this_failed || blocks == noscript_blocks::rerun_whole || (failed && repeats_safely(command));
+        if (again) block.elements.push_back(e);
         failed = failed || this_failed;
       }
-      if (failed && blocks == noscript_blocks::rerun) units.push_back(std::move(block));
+      if (failed && blocks != noscript_blocks::load_only) units.push_back(std::move(block));
     }
     i = exec;
   }

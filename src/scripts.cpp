@@ -25,9 +25,8 @@ const script* push_on_field(request& req, const script& called, std::string_view
   return &called;
 }
 
-}  // namespace
-
-const script* push_save(request& req, const save_arguments& args) {
+/// A call of save.lua, or of a guard followed by it, with save.lua's KEYS and ARGV.
+const script* push_save_call(request& req, const script& called, const save_arguments& args) {
   std::vector<std::string> keys(1, args.model_key);
   for (const auto& collection : args.collections) keys.push_back(collection.key);
   keys.insert(keys.end(), args.index.keys.begin(), args.index.keys.end());
@@ -39,10 +38,14 @@ const script* push_save(request& req, const save_arguments& args) {
   }
   const auto pair_count = args.hash_pairs ? static_cast<long long>(args.hash_pairs->size() / 2) : -1LL;
   const std::vector<std::string> no_pairs;
-  return push_call(req, save, keys, args.ttl_ms, args.version_field, args.expected_version, pair_count,
+  return push_call(req, called, keys, args.ttl_ms, args.version_field, args.expected_version, pair_count,
                    args.collections.size(), args.hash_pairs ? *args.hash_pairs : no_pairs, collections,
                    args.index.args);
 }
+
+}  // namespace
+
+const script* push_save(request& req, const save_arguments& args) { return push_save_call(req, save, args); }
 
 const script* push_remove(request& req, std::span<const std::string> model_keys, const index_section& index) {
   std::vector<std::string> keys(model_keys.begin(), model_keys.end());
@@ -113,6 +116,10 @@ const script* push_string_repeat(request& req, std::string_view hash_key, std::s
 
 const script* push_datetime_add(request& req, std::string_view hash_key, std::string_view field, long long delta_us) {
   return push_on_key(req, datetime_add, hash_key, field, delta_us);
+}
+
+const script* push_save_if_absent(request& req, const save_arguments& args) {
+  return push_save_call(req, save_if_absent, args);
 }
 
 }  // namespace rapyer::detail::scripts

@@ -13,6 +13,7 @@
 
 #include <boost/describe.hpp>  // BOOST_DESCRIBE_STRUCT / BOOST_DESCRIBE_ENUM for the user's models
 #include <chrono>
+#include <concepts>
 #include <functional>
 #include <optional>
 #include <span>
@@ -36,6 +37,13 @@
 #include "rapyer/transaction.hpp"
 
 namespace rapyer {
+
+/// What aget_or_create returns: the model as stored, and whether this call created it.
+template <class Model>
+struct get_or_create_result {
+  Model model;
+  bool created = false;
+};
 
 template <class Derived>
 class AtomicRedisModel : public detail::model_base {
@@ -104,6 +112,15 @@ class AtomicRedisModel : public detail::model_base {
   }
   /// The key of the model with `id`.
   static std::string key_for(std::string_view id) { return class_layout().model_key(id); }
+  /// The key a lookup (get, afind, aexists) is given: for a class with a Key<T> field, a key of the
+  /// class or else a bare id (key_layout::key_of); for any other class, a key.
+  static std::string lookup_key(std::string key_or_id) {
+    if constexpr (detail::has_key_field<Derived>()) {
+      return class_layout().key_of(key_or_id);
+    } else {
+      return key_or_id;
+    }
+  }
   /// Every key of the model at `key`: the hash and each collection key.
   static std::vector<std::string> keys_of(const std::string& key) {
     std::vector<std::string> keys = {key};
@@ -167,9 +184,11 @@ class AtomicRedisModel : public detail::model_base {
     self() = std::move(found.front());
   }
 
+  /// The model at `key` (or with the id `key`, see lookup_key). Throws key_not_found, decode_error,
+  /// usage_error for a key of another class.
   static awaitable<Derived> get(std::string key) {
     std::vector<std::string> keys;
-    keys.push_back(std::move(key));
+    keys.push_back(lookup_key(std::move(key)));
     std::vector<Derived> found = co_await read_models(class_client(), std::move(keys), missing_keys::raise);
     co_return std::move(found.front());
   }
@@ -188,9 +207,40 @@ class AtomicRedisModel : public detail::model_base {
     co_return co_await adelete_many(keys) == 1;
   }
 
-  awaitable<bool> aexists() const {
-    const reply exists = co_await redis().execute("EXISTS", key());
+  /// Whether this model is stored (see the static aexists).
+  awaitable<bool> aexists() const { return aexists(key()); }
+  /// Whether a model is stored at `key` (or with the id `key`, see lookup_key): EXISTS of its hash.
+  /// usage_error for a key of another class, before anything is sent.
+  static awaitable<bool> aexists(std::string key) {
+    key = lookup_key(std::move(key));
+    (void)id_of(key);
+    const reply exists = co_await class_client().execute("EXISTS", key);
     co_return exists.as_integer() == 1;
+  }
+
+  /// Creates `model` when no model is stored at its key, else loads the stored one: atomic and one
+  /// round trip (one MULTI/EXEC of the save script behind an existence guard, then the read).
+  /// Returns the model as stored, and whether this call created it. Throws decode_error when what
+  /// is stored does not decode, version_conflict when a model with a Version other than 0 is absent.
+  static awaitable<get_or_create_result<Derived>> aget_or_create(Derived model) {
+    const std::string key = model.key();
+    request req;
+    req.push("MULTI");
+    detail::scripts::push_save_if_absent(req, model.save_script_arguments());
+    append_read(req, key);
+    append_read_refresh(req, key);
+    req.push("EXEC");
+    // After NOSCRIPT only the reads ran, before the script: the whole block runs again.
+    const auto replies =
+        co_await detail::execute_calling_scripts(class_client(), req, detail::noscript_blocks::rerun_whole);
+    const reply& exec = replies.back();
+    exec.throw_if_error("EXEC");
+    const std::span<const reply> results(exec.as_array());
+    const reply& saved = results.front();
+    if (saved.is_error()) detail::throw_if_version_conflict(saved.error_message());
+    saved.throw_if_error("save " + key);
+    get_or_create_result<Derived> out{decode(key, results.subspan(1, read_size())), saved.as_integer() == 1};
+    co_return out;
   }
 
   /// Sets the expiry of every key of the model, atomically.
@@ -291,9 +341,11 @@ class AtomicRedisModel : public detail::model_base {
     co_await ainsert(std::span<const Derived>(all));
   }
 
-  /// Reads the models at `keys` in one consistent round trip, in order.
+  /// Reads the models at `keys` (or with those ids, see lookup_key) in one consistent round trip,
+  /// in order.
   static awaitable<std::vector<Derived>> afind(std::vector<std::string> keys,
                                                missing_keys missing = missing_keys::raise) {
+    for (auto& key : keys) key = lookup_key(std::move(key));
     co_return co_await read_models(class_client(), std::move(keys), missing);
   }
   /// Every model of the class (SCAN, never KEYS), at most `limit`.
@@ -383,30 +435,7 @@ class AtomicRedisModel : public detail::model_base {
 
   /// Appends this model's atomic save (one EVALSHA of the save script) to a request, e.g. to batch
   /// it with other commands; save() and ainsert() use it.
-  void append_save(request& req) const {
-    detail::scripts::save_arguments args;
-    args.model_key = key();
-    std::vector<std::string> pairs = {std::string(detail::model_marker_field), class_name()};
-    detail::for_each_hash_field(
-        self(), "", [&](const std::string& path, const auto& value) { detail::encode_hash_field(pairs, path, value); });
-    detail::for_each_collection(self(), [&](const char* name, const auto& field) {
-      using F = std::remove_cvref_t<decltype(field)>;
-      args.collections.push_back(
-          {args.model_key + ":" + name, static_cast<char>(F::kind), F::traits_type::encode_items(field.value())});
-    });
-    args.index = detail::index_section_of(class_layout(), id(), class_indexes());
-    args.ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
-    if (const Version* version = version_field()) {
-      args.version_field = std::string(field_name_of(version));
-      args.expected_version = std::to_string(version->number);
-      // The stored pair carries the next version; the script checks the expected one first.
-      for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
-        if (pairs[i] == args.version_field) pairs[i + 1] = std::to_string(version->number + 1);
-      }
-    }
-    args.hash_pairs = std::move(pairs);
-    detail::scripts::push_save(req, args);
-  }
+  void append_save(request& req) const { detail::scripts::push_save(req, save_script_arguments()); }
 
   /// Appends the deletion of the model at `key` with its index entries (one EVALSHA of the remove
   /// script); adelete() and adelete_many() use it.
@@ -480,6 +509,32 @@ class AtomicRedisModel : public detail::model_base {
         }
       };
     }
+  }
+
+  /// What save.lua writes for this model (append_save, aget_or_create).
+  detail::scripts::save_arguments save_script_arguments() const {
+    detail::scripts::save_arguments args;
+    args.model_key = key();
+    std::vector<std::string> pairs = {std::string(detail::model_marker_field), class_name()};
+    detail::for_each_hash_field(
+        self(), "", [&](const std::string& path, const auto& value) { detail::encode_hash_field(pairs, path, value); });
+    detail::for_each_collection(self(), [&](const char* name, const auto& field) {
+      using F = std::remove_cvref_t<decltype(field)>;
+      args.collections.push_back(
+          {args.model_key + ":" + name, static_cast<char>(F::kind), F::traits_type::encode_items(field.value())});
+    });
+    args.index = detail::index_section_of(class_layout(), id(), class_indexes());
+    args.ttl_ms = config().ttl ? config().ttl->count() * 1000 : 0;
+    if (const Version* version = version_field()) {
+      args.version_field = std::string(field_name_of(version));
+      args.expected_version = std::to_string(version->number);
+      // The stored pair carries the next version; the script checks the expected one first.
+      for (std::size_t i = 0; i + 1 < pairs.size(); i += 2) {
+        if (pairs[i] == args.version_field) pairs[i + 1] = std::to_string(version->number + 1);
+      }
+    }
+    args.hash_pairs = std::move(pairs);
+    return args;
   }
 
   /// The model's Version field, if it has one.
@@ -615,11 +670,22 @@ class AtomicRedisModel : public detail::model_base {
   }
 
   static detail::model_class registry_entry() {
-    return {&class_client, &read_size, &append_read, &append_read_refresh,
+    return {&class_client,
+            &class_layout,
+            &read_size,
+            &append_read,
+            &append_read_refresh,
             [](const std::string& key, std::span<const reply> replies) -> std::unique_ptr<detail::model_base> {
               return std::make_unique<Derived>(decode(key, replies));
             }};
   }
 };
+
+/// Model::aget_or_create(model), beside rapyer::aget, afind and aexists.
+template <class Model>
+requires std::derived_from<Model, AtomicRedisModel<Model>> awaitable<get_or_create_result<Model>> aget_or_create(
+    Model model) {
+  return Model::aget_or_create(std::move(model));
+}
 
 }  // namespace rapyer

@@ -1,6 +1,7 @@
-// rapyer::aget(key) / rapyer::afind(keys): load whatever models are stored at keys, each class
-// resolved from the key's "<prefix><Name>:{" head, like the Python original's rapyer.aget/afind. A class is known once
-// one of its objects was constructed, or after rapyer::register_model<Model>().
+// rapyer::aget(key) / rapyer::afind(keys) / rapyer::aexists(key): load whatever models are stored
+// at keys, or tell whether one is, each class resolved from the key's "<prefix><Name>:{" head, like
+// the Python original's rapyer.aget/afind. A class is known once one of its objects was
+// constructed, or after rapyer::register_model<Model>().
 #pragma once
 
 #include <memory>
@@ -27,6 +28,11 @@ awaitable<std::unique_ptr<any_model>> aget(std::string key);
 /// or are skipped.
 awaitable<std::vector<std::unique_ptr<any_model>>> afind(std::vector<std::string> keys,
                                                          missing_keys missing = missing_keys::raise);
+
+/// Whether a model is stored at `key`, of the registered class its head names (one EXISTS). False,
+/// with nothing sent, for a key that no registered class makes: a key of an unknown class (as in the
+/// original), a collection key.
+awaitable<bool> aexists(std::string key);
 
 /// Makes a model class known to aget before any object of it exists.
 template <class Model>

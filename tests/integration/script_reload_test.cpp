@@ -1,6 +1,6 @@
 // The embedded scripts against a server that has none of them (SCRIPT FLUSH): every way an
-// operation is sent (a plain call, apipeline(), atransaction()) loads them and applies each
-// operation exactly once.
+// operation is sent (a plain call, apipeline(), atransaction(), aget_or_create()) loads them and
+// applies each operation exactly once.
 #include <string>
 #include <vector>
 
@@ -101,6 +101,32 @@ TEST_F(ScriptReloadTest, ATransactionAppliesOnce) {
   EXPECT_EQ(raw("HGET", user.key(), "age").as_string(), "13");
   EXPECT_EQ(stored_list(user.key() + ":tags"), (std::vector<std::string>{"x", "z", "t"}));
   EXPECT_EQ(calls, 2);  // the attempt whose EXEC met NOSCRIPT wrote nothing, and started over
+}
+
+TEST_F(ScriptReloadTest, AGetOrCreateRunsAgainWholeSoItsReadFollowsItsSave) {
+  flush_scripts();
+  User user;
+  user.name = "first";
+  user.tags = std::vector<std::string>{"x"};
+  // MULTIs on the node of the user's keys.
+  const auto multis = [this, key = user.key()] {
+    const std::string stats = raw_on_node_of(key, rapyer::request().push("INFO", "commandstats")).as_string();
+    const auto at = stats.find("cmdstat_multi:calls=");
+    return at == std::string::npos ? 0L : std::stol(stats.substr(at + 20));
+  };
+  const long before = multis();
+  const auto created = run(User::aget_or_create(user));
+  EXPECT_TRUE(created.created);
+  EXPECT_EQ(created.model.name, "first");
+  EXPECT_EQ(created.model.tags.value(), std::vector<std::string>{"x"});
+  EXPECT_EQ(multis() - before, 2);  // the block that met NOSCRIPT, then the whole block again
+  flush_scripts();
+  user.name = "second";
+  const auto found = run(User::aget_or_create(user));
+  EXPECT_FALSE(found.created);
+  EXPECT_EQ(found.model.name, "first");
+  EXPECT_EQ(raw("HGET", user.key(), "name").as_string(), "first");
+  EXPECT_EQ(stored_list(user.key() + ":tags"), (std::vector<std::string>{"x"}));
 }
 
 TEST_F(ScriptReloadTest, BulkSavesAndDeletesApplyOnce) {

@@ -32,6 +32,11 @@ class key_layout {
   /// The id in a model key of this layout, or nullopt for any other key (of another class or
   /// layout, a collection or index key, a bucket that is not the id's).
   std::optional<std::string> id_of(std::string_view key) const;
+  /// The key a lookup of a class with a Key<T> field is given: `key_or_id` itself when it has the
+  /// form of a model key of the class (of this layout, or of the one before buckets, whose lookup
+  /// then fails naming the key), else the key of the model with that id. So an id that has that
+  /// form itself ("User:{x}" as a User's id) is given as its full key ("User:{User:{x}}").
+  std::string key_of(std::string_view key_or_id) const;
   /// Whether `key` carries a bucket tag of this class ("<prefix><Name>:{<Name>#"), whatever the
   /// bucket count: such a key is never one of the unbucketed layout.
   bool has_bucket_tag(std::string_view key) const;

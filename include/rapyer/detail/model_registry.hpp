@@ -10,14 +10,17 @@
 #include <vector>
 
 #include "rapyer/client.hpp"
+#include "rapyer/detail/key_layout.hpp"
 #include "rapyer/detail/model_base.hpp"
 
 namespace rapyer::detail {
 
-/// What the registry knows of a model class: its client, and how to read a model of it by key.
+/// What the registry knows of a model class: its client, its keys, and how to read a model of it by
+/// key.
 struct model_class {
   client& (*redis)();
-  std::size_t (*read_size)();  // replies of append_read
+  const key_layout& (*layout)();  // its id_of tells which keys are model keys of the class
+  std::size_t (*read_size)();     // replies of append_read
   void (*append_read)(request& req, const std::string& key);
   void (*append_read_refresh)(request& req, const std::string& key);  // EXPIREs after the reads
   /// The model from append_read's replies; throws decode_error.

@@ -33,6 +33,10 @@ enum class noscript_blocks {
   /// Nothing: the scripts are loaded and the caller retries the whole block itself (a block under
   /// WATCH, whose EXEC ended the WATCH: a rerun would no longer be guarded).
   load_only,
+  /// Every command of the block, in a new MULTI/EXEC: for a block whose commands read what its
+  /// scripts write (aget_or_create), so that the reads follow the scripts again. Only for blocks
+  /// whose commands before a script call repeat safely.
+  rerun_whole,
 };
 
 /// Appends SCRIPT LOAD of each script in `used`.

@@ -35,6 +35,7 @@ extern const script integer_arithmetic;
 extern const script float_arithmetic;
 extern const script string_repeat;
 extern const script datetime_add;
+extern const script save_if_absent;
 
 /// Every script above, to find the one a NOSCRIPT reply is about.
 std::span<const script* const> all() noexcept;
@@ -108,5 +109,8 @@ const script* push_float_arithmetic(request& req, std::string_view hash_key, std
                                     std::string_view operation, double operand);
 const script* push_string_repeat(request& req, std::string_view hash_key, std::string_view field, long long count);
 const script* push_datetime_add(request& req, std::string_view hash_key, std::string_view field, long long delta_us);
+/// push_save() that saves only when no model hash exists at args.model_key: the call returns 1 when
+/// it saved, 0 when a model was stored (and nothing is written).
+const script* push_save_if_absent(request& req, const save_arguments& args);
 
 }  // namespace rapyer::detail::scripts

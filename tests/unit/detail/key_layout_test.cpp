@@ -77,6 +77,25 @@ TEST(KeyLayout, KeysWithABucketTagAreNeverKeysOfTheUnbucketedLayout) {
   EXPECT_FALSE(indexed.has_bucket_tag("app:Other:{Other#3}:{x}"));
 }
 
+TEST(KeyLayout, ALookupTakesAKeyOfTheClassAsAKeyAndAnythingElseAsAnId) {
+  EXPECT_EQ(plain.key_of("alice"), "app:User:{alice}");
+  EXPECT_EQ(plain.key_of("app:User:{alice}"), "app:User:{alice}");
+  EXPECT_EQ(indexed.key_of("123456789"), "app:User:{User#3}:{123456789}");
+  EXPECT_EQ(indexed.key_of("app:User:{User#3}:{123456789}"), "app:User:{User#3}:{123456789}");
+  // A key of the layout before buckets stays a key, so that its lookup asks for amigrate_layout().
+  EXPECT_EQ(indexed.key_of("app:User:{123456789}"), "app:User:{123456789}");
+  // So does a key in another bucket: its lookup fails as a key of no model of the class.
+  EXPECT_EQ(indexed.key_of("app:User:{User#4}:{123456789}"), "app:User:{User#4}:{123456789}");
+  // Anything else is an id: another class's key, a collection key.
+  EXPECT_EQ(plain.key_of("app:Other:{u1}"), "app:User:{app:Other:{u1}}");
+  EXPECT_EQ(plain.key_of("app:User:{u1}:tags"), "app:User:{app:User:{u1}:tags}");
+  EXPECT_EQ(indexed.key_of("app:User:{u1}:tags"), indexed.model_key("app:User:{u1}:tags"));
+  // An id that is itself a key of the class is named by its full key.
+  EXPECT_EQ(plain.key_of("app:User:{app:User:{x}}"), "app:User:{app:User:{x}}");
+  EXPECT_EQ(plain.id_of(plain.key_of("app:User:{app:User:{x}}")), "app:User:{x}");
+  EXPECT_EQ(plain.key_of(""), "app:User:{}");
+}
+
 TEST(KeyLayout, TheRegistryFindsAClassByTheHeadOfItsKeys) {
   EXPECT_EQ(key_head_of(indexed.model_key("u1")), "app:User");
   EXPECT_EQ(key_head_of(plain.model_key("u1")), "app:User");

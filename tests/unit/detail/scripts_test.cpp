@@ -41,10 +41,10 @@ TEST(Scripts, EveryScriptIsEmbeddedWithALowercaseSha1OfItsText) {
     names.insert(s->name);
     shas.insert(s->sha);
   }
-  EXPECT_EQ(names.size(), 17U);
-  EXPECT_EQ(shas.size(), 17U);
+  EXPECT_EQ(names.size(), 18U);
+  EXPECT_EQ(shas.size(), 18U);
   // The scripts calling reindex() carry its definition before their own text.
-  for (const script* s : {&scripts::save, &scripts::remove, &scripts::reindex}) {
+  for (const script* s : {&scripts::save, &scripts::remove, &scripts::reindex, &scripts::save_if_absent}) {
     EXPECT_LT(s->source.find("local function reindex("), s->source.find("\nreindex(KEYS[1]")) << s->name;
   }
   EXPECT_EQ(scripts::list_insert.source.find("reindex"), std::string_view::npos);
@@ -56,6 +56,11 @@ TEST(Scripts, EveryScriptIsEmbeddedWithALowercaseSha1OfItsText) {
     EXPECT_NE(s->source.find("NOMODEL"), std::string_view::npos) << s->name;
   }
   EXPECT_EQ(scripts::lock_release.source.find("NOMODEL"), std::string_view::npos);
+  // A guard of save.lua comes before save.lua's own text.
+  const std::string_view guarded = scripts::save_if_absent.source;
+  const auto save_text = scripts::save.source.substr(scripts::save.source.find("-- Replaces a model"));
+  EXPECT_TRUE(guarded.ends_with(save_text));
+  EXPECT_LT(guarded.find("redis.call('EXISTS', KEYS[1])"), guarded.size() - save_text.size());
 }
 
 TEST(Scripts, FieldCommandRunsTheCommandOnItsKeyUnderTheModelsGuard) {
@@ -131,6 +136,13 @@ TEST(Scripts, SaveBuilderLaysOutHashCollectionsAndIndexSection) {
   scripts::push_save(one, collection);
   EXPECT_EQ(only_command(one), (argv{"EVALSHA", sha_of(scripts::save), "2", "M", "M:tags", "0", "", "", "-1", "1", "l",
                                      "1", "z", "0", ""}));
+
+  // The guarded save takes the same KEYS and ARGV.
+  request guarded;
+  EXPECT_EQ(scripts::push_save_if_absent(guarded, args), &scripts::save_if_absent);
+  argv expected = only_command(req);
+  expected[1] = sha_of(scripts::save_if_absent);
+  EXPECT_EQ(only_command(guarded), expected);
 }
 
 TEST(Scripts, RemoveReindexAndExpireBuilders) {
@@ -211,6 +223,33 @@ TEST(NoscriptRerun, ABlockRerunsOnlyWhatFailedAndTheStateSettingCommandsAfterIt)
   EXPECT_EQ(results[0].as_integer(), 4);
   EXPECT_EQ(results[1].as_string(), "8");
   EXPECT_EQ(results[2].as_integer(), 2);
+}
+
+TEST(NoscriptRerun, ABlockThatReadsWhatItsScriptWritesRunsAgainWhole) {
+  request req;
+  req.push("MULTI");
+  scripts::push_reindex(req, "H", scripts::index_section::none());  // failed
+  req.push("HGETALL", "H");                                         // ran, but before the script
+  req.push("EXPIRE", "H", 60);
+  req.push("EXEC");
+  std::vector<reply> replies = {reply::status("OK"), reply::status("QUEUED"), reply::status("QUEUED"),
+                                reply::status("QUEUED"),
+                                reply::array({noscript(), reply::array({}), reply::integer(0)})};
+  const auto rerun = noscript_rerun::plan(req, replies, noscript_blocks::rerun_whole);
+  ASSERT_TRUE(rerun);
+  auto expected = commands_of(req);
+  expected.insert(expected.begin(), argv{"SCRIPT", "LOAD", std::string(scripts::reindex.source)});
+  EXPECT_EQ(commands_of(rerun->again()), expected);
+  rerun->merge(
+      replies,
+      {reply::string("sha"), reply::status("OK"), reply::status("QUEUED"), reply::status("QUEUED"),
+       reply::status("QUEUED"),
+       reply::array({reply::integer(1), reply::array({reply::string("f"), reply::string("v")}), reply::integer(1)})});
+  const auto& results = replies.back().as_array();
+  EXPECT_EQ(results[0].as_integer(), 1);
+  EXPECT_EQ(results[1].as_array().size(), 2U);
+  EXPECT_EQ(results[2].as_integer(), 1);
+  EXPECT_FALSE(has_noscript(replies));
 }
 
 TEST(NoscriptRerun, AWatchedBlockIsOnlyLoadedForTheCallerToRetry) {
