@@ -140,7 +140,7 @@ TEST_F(CollectionFieldTest, DictOperations) {
 
 TEST_F(CollectionFieldTest, DictKeysAreBinarySafe) {
   User u = saved_user();
-  const std::string tricky = std::string("a\r\n*3 \"'{}[]$.\0z", 17);
+  const std::string tricky = std::string("a\r\n*3 \"'{}[]$.\0z", 16);
   run(u.metadata.aset_item(tricky, tricky));
   EXPECT_EQ(raw("HGET", u.metadata.key(), tricky).as_string(), tricky);
   const User loaded = run(User::get(u.key()));

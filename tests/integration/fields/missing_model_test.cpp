@@ -38,7 +38,7 @@ class MissingModelTest : public rapyer::test::model_test {
 
   /// Every field operation, each expected to fail with key_not_found and to write nothing.
   void expect_every_operation_refused(Everything& e) {
-    const auto refused = [&](const std::string& field, std::function<awaitable<void>()> operation) {
+    const auto refused = [&](const std::string& field, const std::function<awaitable<void>()>& operation) {
       expect_missing(e, field, operation);
       EXPECT_EQ(existing_keys(e), 0) << field << " left a key of a model that does not exist";
     };
