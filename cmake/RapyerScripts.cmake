@@ -8,7 +8,7 @@ set(RAPYER_LUA_DIR ${CMAKE_CURRENT_SOURCE_DIR}/src/lua)
 set(rapyer_reindexing_scripts save remove reindex)
 set(rapyer_field_scripts
   field_command list_insert list_pop_at list_remove_range dict_pop dict_pop_item string_append integer_arithmetic
-  float_arithmetic string_repeat datetime_add)
+  float_arithmetic string_repeat datetime_add dict_pop_many set_algebra)
 set(rapyer_plain_scripts expire_all lock_release lock_extend)
 # Guards that decide whether save.lua runs: each is followed by save.lua (and, like it, preceded by
 # reindex_function.lua) in one script, so the save they guard is save.lua itself.

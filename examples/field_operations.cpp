@@ -1,6 +1,9 @@
 // Every field type's atomic operations: each is one round trip, atomic on the server, and updates
 // the local copy to the server's result.
 #include <chrono>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "example_main.hpp"
 
@@ -69,6 +72,11 @@ rapyer::awaitable<void> field_operations() {
   std::cout << "popped " << *last << " and " << *second << "; inventory size " << p.inventory.size() << '\n';
   check(p.inventory.value() == std::vector<std::string>{"great sword", "shield"}, "lists");
   co_await p.inventory.aremove_range(0, 1);
+  co_await p.inventory.aextend("bow", "arrow", "arrow");
+  co_await p.inventory.aremove("arrow");              // LREM: the first one, as Python's remove()
+  const auto tail = co_await p.inventory.aslice(-2);  // Python's inventory[-2:], read from the server
+  const std::size_t length = co_await p.inventory.alen();
+  check(tail == std::vector<std::string>{"bow", "arrow"} && length == 3, "list reads");
 
   // Dicts.
   co_await p.stats.aset_item("strength", 10);
@@ -83,6 +91,9 @@ rapyer::awaitable<void> field_operations() {
   const bool has = co_await p.badges.acontains("explorer");
   co_await p.badges.aremove("first-login");
   check(has && p.badges.size() == 1, "sets");
+  co_await p.badges.aadd_many("veteran", "collector");  // one SADD
+  const std::set<std::string> stored_badges = co_await p.badges.amembers();
+  check(stored_badges == std::set<std::string>{"collector", "explorer", "veteran"}, "set members");
 
   // Field-level save / load: only that field travels.
   p.level = 99;

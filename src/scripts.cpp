@@ -95,6 +95,17 @@ const script* push_dict_pop_item(request& req, std::string_view model_key, std::
   return push_on_field(req, dict_pop_item, model_key, hash_key);
 }
 
+const script* push_dict_pop_many(request& req, std::string_view model_key, std::string_view hash_key,
+                                 std::size_t count) {
+  return push_on_field(req, dict_pop_many, model_key, hash_key, count);
+}
+
+const script* push_set_algebra(request& req, std::string_view model_key, std::string_view set_key,
+                               std::string_view other_key, std::string_view command) {
+  req.push("EVALSHA", set_algebra.sha, 3, model_key, set_key, other_key, command);
+  return &set_algebra;
+}
+
 const script* push_string_append(request& req, std::string_view hash_key, std::string_view field,
                                  std::string_view suffix) {
   return push_on_key(req, string_append, hash_key, field, suffix);

@@ -2,6 +2,7 @@
 // native Redis LIST / HASH / SET at "<model key>:<field name>", with field-level save() and aload().
 #pragma once
 
+#include <optional>
 #include <ranges>
 #include <span>
 #include <string>
@@ -118,6 +119,28 @@ class collection_field : public field_proxy, public collection_field_tag {
   template <class... Args>
   void push_command(request& req, std::string_view command, const Args&... args) const {
     scripts::push_field_command(req, model().key(), command, key(), args...);
+  }
+
+  /// Decodes a reply of one element of type `Element` (a dict's key or value); nil: nullopt.
+  template <class Element>
+  auto decoded_element() const {
+    return [k = key(), name = field_name()](const reply& r) -> std::optional<Element> {
+      if (r.is_nil()) return std::nullopt;
+      return decode_at<Element>(r.as_string(), k, name);
+    };
+  }
+  /// Decodes a reply of elements read as aload() reads them; nil (an operation queued in
+  /// apipeline()): none.
+  auto decoded_items() const {
+    return [k = key(), name = field_name()](const reply& r) {
+      return r.is_nil() ? container_type() : Traits::decode_items(r, k, name);
+    };
+  }
+  /// The size a reply counts (LLEN, HLEN, SCARD), read without loading the collection.
+  awaitable<std::size_t> read_count(std::string_view command) const {
+    request req;
+    push_command(req, command);
+    co_return count_or_zero(co_await read(std::move(req)));
   }
 
   container_type items_;

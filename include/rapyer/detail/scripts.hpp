@@ -36,6 +36,8 @@ extern const script float_arithmetic;
 extern const script string_repeat;
 extern const script datetime_add;
 extern const script save_if_absent;
+extern const script dict_pop_many;
+extern const script set_algebra;
 
 /// Every script above, to find the one a NOSCRIPT reply is about.
 std::span<const script* const> all() noexcept;
@@ -99,6 +101,13 @@ const script* push_list_remove_range(request& req, std::string_view model_key, s
 const script* push_dict_pop(request& req, std::string_view model_key, std::string_view hash_key,
                             std::string_view field);
 const script* push_dict_pop_item(request& req, std::string_view model_key, std::string_view hash_key);
+/// Removes up to `count` entries; replies field, value, ...
+const script* push_dict_pop_many(request& req, std::string_view model_key, std::string_view hash_key,
+                                 std::size_t count);
+/// `command`: SUNION, SINTER or SDIFF of the sets at `set_key` and `other_key` (their members), or
+/// its STORE form writing them into `set_key` (their count). Both sets are fields of one model.
+const script* push_set_algebra(request& req, std::string_view model_key, std::string_view set_key,
+                               std::string_view other_key, std::string_view command);
 const script* push_string_append(request& req, std::string_view hash_key, std::string_view field,
                                  std::string_view suffix);
 /// `operation`: "mul", "floordiv", "mod" or "pow".

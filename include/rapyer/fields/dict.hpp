@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "rapyer/detail/collection_field.hpp"
 
@@ -94,11 +95,7 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     request req;
     detail::scripts::push_dict_pop(req, this->model().key(), key, detail::encode(k));
     auto apply = [this, k](const reply&) { this->items_.erase(k); };
-    const auto popped = [key, name = this->field_name()](const reply& r) -> std::optional<V> {
-      if (r.is_nil()) return std::nullopt;
-      return detail::decode_at<V>(r.as_string(), key, name);
-    };
-    return this->perform_returning(std::move(req), std::move(apply), popped);
+    return this->perform_returning(std::move(req), std::move(apply), this->template decoded_element<V>());
   }
   /// As apop(k), but `fallback` when absent.
   awaitable<V> apop(const K& k, V fallback) {
@@ -106,7 +103,8 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     co_return value ? std::move(*value) : std::move(fallback);
   }
 
-  /// Removes and returns some entry; nullopt when the dict is empty.
+  /// Removes and returns some entry; nullopt when the dict is empty (where Python's popitem()
+  /// raises KeyError).
   awaitable<std::optional<std::pair<K, V>>> apopitem() {
     const std::string key = this->key();
     request req;
@@ -122,6 +120,42 @@ class RedisDict : public detail::collection_field<detail::dict_traits<K, V>> {
     };
     return this->perform_returning(std::move(req), std::move(apply), decode);
   }
+
+  /// Removes and returns up to n entries, any ones, as n calls of apopitem() would.
+  awaitable<std::map<K, V>> apop_many(std::size_t n) {
+    request req;
+    detail::scripts::push_dict_pop_many(req, this->model().key(), this->key(), n);
+    const auto decode = this->decoded_items();
+    auto apply = [this, decode](const reply& r) {
+      for (const auto& entry : decode(r)) this->items_.erase(entry.first);
+    };
+    return this->perform_returning(std::move(req), std::move(apply), decode);
+  }
+
+  // Reads of part of the dict, asked of the server; the local copy stays as it is.
+
+  /// HGET: the value at k; nullopt when absent.
+  awaitable<std::optional<V>> aget_item(const K& k) const {
+    request req;
+    this->push_command(req, "HGET", detail::encode(k));
+    const auto decode = this->template decoded_element<V>();
+    co_return decode(co_await this->read(std::move(req)));
+  }
+
+  /// HKEYS: every key, in no particular order.
+  awaitable<std::vector<K>> akeys() const {
+    request req;
+    this->push_command(req, "HKEYS");
+    const auto decode = this->template decoded_element<K>();
+    const reply stored = co_await this->read(std::move(req));
+    std::vector<K> keys;
+    keys.reserve(stored.as_array().size());
+    for (const auto& field : stored.as_array()) keys.push_back(*decode(field));
+    co_return keys;
+  }
+
+  /// HLEN.
+  awaitable<std::size_t> alen() const { return this->read_count("HLEN"); }
 };
 
 }  // namespace rapyer

@@ -38,7 +38,7 @@ class MissingModelTest : public rapyer::test::model_test {
 
   /// Every field operation, each expected to fail with key_not_found and to write nothing.
   void expect_every_operation_refused(Everything& e) {
-    const auto refused = [&](const std::string& field, std::function<awaitable<void>()> operation) {
+    const auto refused = [&](const std::string& field, const std::function<awaitable<void>()>& operation) {
       expect_missing(e, field, operation);
       EXPECT_EQ(existing_keys(e), 0) << field << " left a key of a model that does not exist";
     };
@@ -61,6 +61,12 @@ class MissingModelTest : public rapyer::test::model_test {
     refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.apop(1); });
     refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aset_item(0, 1.0); });
     refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aremove_range(0, 1); });
+    refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aremove(1.0); });
+    refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.atrim(0, 1); });
+    refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.apop_many(2); });
+    refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aget_item(0); });
+    refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aslice(0, 2); });
+    refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.alen(); });
     refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.save(); });
     refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aload(); });
     refused("p_doubles", [&]() -> awaitable<void> { co_await e.p_doubles.aclear(); });
@@ -69,10 +75,26 @@ class MissingModelTest : public rapyer::test::model_test {
     refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.aupdate(std::pair<std::string, int>("b", 2)); });
     refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.apop("a"); });
     refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.apopitem(); });
+    refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.apop_many(2); });
+    refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.aget_item("a"); });
+    refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.akeys(); });
+    refused("p_counts", [&]() -> awaitable<void> { co_await e.p_counts.alen(); });
     refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aadd(1); });
     refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aremove(1); });
     refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.apop(); });
     refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.acontains(1); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aadd_many(1, 2); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aremove_many(1, 2); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.apop_many(2); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.amembers(); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.asize(); });
+    // Set algebra, here with the set itself as the other set of the model.
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aunion(e.p_ids); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aintersect(e.p_ids); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.adifference(e.p_ids); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aunion_store(e.p_ids); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.aintersect_store(e.p_ids); });
+    refused("p_ids", [&]() -> awaitable<void> { co_await e.p_ids.adifference_store(e.p_ids); });
     e.text = "changed";
     refused("text", [&]() -> awaitable<void> { co_await e.aupdate(e.text); });
   }

@@ -41,16 +41,17 @@ TEST(Scripts, EveryScriptIsEmbeddedWithALowercaseSha1OfItsText) {
     names.insert(s->name);
     shas.insert(s->sha);
   }
-  EXPECT_EQ(names.size(), 18U);
-  EXPECT_EQ(shas.size(), 18U);
+  EXPECT_EQ(names.size(), 20U);
+  EXPECT_EQ(shas.size(), 20U);
   // The scripts calling reindex() carry its definition before their own text.
   for (const script* s : {&scripts::save, &scripts::remove, &scripts::reindex, &scripts::save_if_absent}) {
     EXPECT_LT(s->source.find("local function reindex("), s->source.find("\nreindex(KEYS[1]")) << s->name;
   }
   EXPECT_EQ(scripts::list_insert.source.find("reindex"), std::string_view::npos);
   // The scripts on a field of a model start by refusing a model that does not exist.
-  for (const script* s : {&scripts::field_command, &scripts::list_insert, &scripts::dict_pop_item,
-                          &scripts::integer_arithmetic, &scripts::datetime_add}) {
+  for (const script* s :
+       {&scripts::field_command, &scripts::list_insert, &scripts::dict_pop_item, &scripts::integer_arithmetic,
+        &scripts::datetime_add, &scripts::dict_pop_many, &scripts::set_algebra}) {
     EXPECT_EQ(s->source.find("if redis.call('EXISTS', KEYS[1]) == 0 then"), s->source.find("if redis.call("))
         << s->name;
     EXPECT_NE(s->source.find("NOMODEL"), std::string_view::npos) << s->name;
@@ -100,6 +101,16 @@ TEST(Scripts, BuildersPushKeysThenArgumentsInTheScriptsOrder) {
   EXPECT_EQ(commands[8], (argv{"EVALSHA", sha_of(scripts::datetime_add), "1", "H", "f", "-7"}));
   EXPECT_EQ(commands[9], (argv{"EVALSHA", sha_of(scripts::lock_release), "1", "K", "tok"}));
   EXPECT_EQ(commands[10], (argv{"EVALSHA", sha_of(scripts::lock_extend), "1", "K", "tok", "500"}));
+}
+
+TEST(Scripts, CollectionBuildersTakeTheModelThenEveryKeyTheyTouch) {
+  request req;
+  EXPECT_EQ(scripts::push_dict_pop_many(req, "M", "D", 3), &scripts::dict_pop_many);
+  EXPECT_EQ(scripts::push_set_algebra(req, "M", "M:a", "M:b", "SDIFFSTORE"), &scripts::set_algebra);
+  const auto commands = commands_of(req);
+  ASSERT_EQ(commands.size(), 2U);
+  EXPECT_EQ(commands[0], (argv{"EVALSHA", sha_of(scripts::dict_pop_many), "2", "M", "D", "3"}));
+  EXPECT_EQ(commands[1], (argv{"EVALSHA", sha_of(scripts::set_algebra), "3", "M", "M:a", "M:b", "SDIFFSTORE"}));
 }
 
 TEST(Scripts, SaveBuilderLaysOutHashCollectionsAndIndexSection) {
