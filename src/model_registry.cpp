@@ -69,6 +69,19 @@ awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string p
   co_return keys;
 }
 
+awaitable<std::vector<std::string>> scan_keys(client& redis, std::string pattern) {
+  std::vector<std::string> keys;
+  for (auto& node : co_await redis.primaries()) {
+    std::string cursor = "0";
+    do {
+      const reply page = co_await node.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = page.as_array().at(0).as_string();
+      for (const auto& k : page.as_array().at(1).as_array()) keys.push_back(k.as_string());
+    } while (cursor != "0");
+  }
+  co_return keys;
+}
+
 collection_read collection_read_of(collection_kind kind) {
   static constexpr std::array<std::string_view, 2> whole_list{"0", "-1"};
   switch (kind) {
