@@ -519,9 +519,8 @@ class AtomicRedisModel : public detail::model_base {
     where.collect_ranges(ranges);
     const std::size_t condition_ranges = ranges.size();
     // A whole index: of the order, and of a field every model has when all ids are needed.
-    const auto whole_index = [&](const detail::index_spec& spec) {
-      const bool number = spec.kind == detail::index_kind::number;
-      return detail::index_range{spec.path, spec.kind, number ? "-inf" : "-", number ? "+inf" : "+"};
+    const auto whole_index = [](const detail::index_spec& spec) {
+      return detail::index_range{spec.path, spec.kind, detail::index_bottom(spec.kind), detail::index_top(spec.kind)};
     };
     std::vector<detail::index_range> whole;
     whole.reserve(2);

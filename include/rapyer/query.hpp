@@ -144,8 +144,8 @@ class query {
       out.push_back(&node_->range);
       return;
     }
-    if (node_->how == combination::negation) return;
-    for (const auto& part : node_->parts) part.collect_ranges(out);
+    for (const auto& part : node_->parts)
+      if (bounds_candidates(part)) part.collect_ranges(out);
   }
 
   /// The candidate ids, from the ids each range found (in collect_ranges order), combined by the
@@ -193,29 +193,20 @@ class query {
   }
   explicit query(std::shared_ptr<const node> built) : node_(std::move(built)) {}
 
-  /// How many ranges collect_ranges() lists for this part.
-  std::size_t range_count() const {
-    if (node_->how == combination::condition) return 1;
-    if (node_->how == combination::negation) return 0;
-    std::size_t count = 0;
-    for (const auto& part : node_->parts) count += part.range_count();
-    return count;
+  /// Whether `part` of this node takes part in the candidates: not a negation's (it only checks),
+  /// nor an unbounded part of a bounded && (the other parts bound it; its check filters).
+  bool bounds_candidates(const query& part) const {
+    if (node_->how == combination::negation) return false;
+    return node_->how != combination::all_of || part.bounded() || !bounded();
   }
 
   std::vector<std::string> combine(std::span<const std::vector<std::string>> range_ids,
                                    std::span<const std::string> all_ids, std::size_t& next) const {
     if (node_->how == combination::condition) return unique(range_ids[next++]);
     if (node_->how == combination::negation) return unique(all_ids);
-    const bool narrowed = node_->how == combination::all_of && bounded();
     std::vector<std::vector<std::string>> found;
-    for (const auto& part : node_->parts) {
-      // Within a bounded &&, an unbounded part keeps every candidate: only its check counts.
-      if (narrowed && !part.bounded()) {
-        next += part.range_count();
-        continue;
-      }
-      found.push_back(part.combine(range_ids, all_ids, next));
-    }
+    for (const auto& part : node_->parts)
+      if (bounds_candidates(part)) found.push_back(part.combine(range_ids, all_ids, next));
     if (node_->how == combination::any_of) {
       std::vector<std::string> all;
       for (auto& ids : found)
@@ -311,8 +302,8 @@ class field_condition {
   static std::string bound_high(const std::string& e) {
     return kind == detail::index_kind::number ? e : detail::text_upper_bound(e);
   }
-  static std::string bottom() { return kind == detail::index_kind::number ? "-inf" : "-"; }
-  static std::string top() { return kind == detail::index_kind::number ? "+inf" : "+"; }
+  static std::string bottom() { return detail::index_bottom(kind); }
+  static std::string top() { return detail::index_top(kind); }
 
   template <class Compare>
   query<Model> make(std::string min, std::string max, Compare compare) const {

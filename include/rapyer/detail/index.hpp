@@ -72,6 +72,10 @@ struct index_range {
   std::string max;
 };
 
+/// The bounds below and above every entry of an index of `kind`.
+inline std::string index_bottom(index_kind kind) { return kind == index_kind::number ? "-inf" : "-"; }
+inline std::string index_top(index_kind kind) { return kind == index_kind::number ? "+inf" : "+"; }
+
 /// The ids in each of `ranges`, from the shards of every bucket of an indexed class's `layout`,
 /// merged (merge_index_hits). All ranges of all buckets go in one request, which a cluster client
 /// sends as one round trip per node, in parallel.
