@@ -295,6 +295,7 @@ TEST_F(QueryTest, PagesFollowTheOrderOfAnIndexExactlyAndStably) {
   };
   for (const bool descending : {false, true}) {
     std::vector<std::string> expected;
+    expected.reserve(sorted.size());
     for (const auto* m : sorted) expected.push_back(m->id());
     if (descending) std::reverse(expected.begin(), expected.end());
     std::vector<std::string> all;

@@ -96,6 +96,7 @@ TEST(KeyLayout, TheRegistryFindsAClassByTheHeadOfItsKeys) {
 
 reply range_reply(const std::vector<std::string>& elements) {
   std::vector<reply> out;
+  out.reserve(elements.size());
   for (const auto& e : elements) out.push_back(reply::string(e));
   return reply::array(std::move(out));
 }
