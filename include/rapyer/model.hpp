@@ -345,7 +345,8 @@ class AtomicRedisModel : public detail::model_base {
       count += matching.size();
       co_return true;
     };
-    co_await visit_matches(where, find_options{}, add);
+    const find_options every_match;
+    co_await visit_matches(where, every_match, add);
     co_return count;
   }
 
@@ -361,7 +362,8 @@ class AtomicRedisModel : public detail::model_base {
       deleted += co_await adelete_many(keys);
       co_return true;
     };
-    co_await visit_matches(where, find_options{}, remove);
+    const find_options every_match;
+    co_await visit_matches(where, every_match, remove);
     co_return deleted;
   }
 
