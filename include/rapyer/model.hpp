@@ -396,9 +396,7 @@ class AtomicRedisModel : public detail::model_base {
     request drop;
     for (const auto& key : co_await detail::scan_keys(redis, layout.index_scan_pattern())) {
       const auto path = layout.index_path_of(key);
-      if (path && std::none_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == *path; })) {
-        drop.push("DEL", key);
-      }
+      if (path && !is_indexed(*path)) drop.push("DEL", key);
     }
     if (!drop.empty()) {
       for (const auto& r : co_await redis.execute(drop)) result.dropped_keys += r.as_integer() > 0 ? 1 : 0;
@@ -500,20 +498,23 @@ class AtomicRedisModel : public detail::model_base {
   }
 
  private:
+  /// Whether model_config::indexes lists `path`.
+  static bool is_indexed(std::string_view path) {
+    const auto& specs = class_indexes();
+    return std::any_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == path; });
+  }
+
   /// Reads the candidates of `where` in the order of `options` (offset and limit aside), a batch
   /// of 512 at a time, and passes each batch's matching models to `on_batch` (returning
   /// awaitable<bool>: whether to go on). Then removes the index entries of models that vanished.
   template <class OnBatch>
   static awaitable<void> visit_matches(const query<Derived>& where, const find_options& options, OnBatch& on_batch) {
     const auto& specs = class_indexes();
-    const auto indexed = [&](const std::string& path) {
-      return std::any_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == path; });
-    };
     std::vector<std::string> paths;
     where.collect_paths(paths);
     if (options.order_by) paths.push_back(options.order_by->path);
     for (const auto& path : paths) {
-      if (!indexed(path)) {
+      if (!is_indexed(path)) {
         throw usage_error(class_name() + "." + path + " is not indexed: add it to model_config::indexes");
       }
     }
