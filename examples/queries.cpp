@@ -1,6 +1,7 @@
 // Finding models by field values on plain Redis: fields listed in model_config::indexes are kept
 // in secondary indexes (sorted sets) updated atomically with every write, and Model::afind(query)
-// / afind_one(query) read them. Results are always exact: every candidate is checked again.
+// / afind_one(query) / acount(query) / adelete_many(query) read them. Results are always exact:
+// every candidate is checked again.
 #include <chrono>
 
 #include "example_main.hpp"
@@ -55,6 +56,20 @@ rapyer::awaitable<void> queries() {
   std::cout << "names starting with a, or 55 and over: " << a_names.size() << '\n';
   check(a_names.size() == 3, "||");
 
+  // !=, ! and in(); pages ordered by an indexed field.
+  const auto others = co_await Customer::acount(!(where(&Customer::name).in("ada", "alan")));
+  check(others == 4, "! and in()");
+  rapyer::find_options page;
+  page.order_by = rapyer::order_by(&Customer::age);
+  page.descending = true;
+  page.offset = 1;
+  page.limit = 2;
+  const auto second_page = co_await Customer::afind(where(&Customer::address, &Address::city) != "Austin", page);
+  std::cout << "2nd and 3rd oldest not in Austin:";
+  for (const auto& c : second_page) std::cout << ' ' << c.name;
+  std::cout << '\n';
+  check(second_page.size() == 2 && second_page[0].name == "claude" && second_page[1].name == "barbara", "page");
+
   // Every write keeps the index current, atomically: here HINCRBY and the index update in one MULTI.
   co_await customers[0].age.aincrease(40);
   const auto oldest = co_await Customer::afind_one(where(&Customer::age) >= 70);
@@ -63,6 +78,12 @@ rapyer::awaitable<void> queries() {
 
   co_await customers[0].adelete();  // and deletes remove the entries
   check(!(co_await Customer::afind_one(where(&Customer::age) >= 70)), "index follows delete");
+
+  // Delete by query: returns how many were deleted.
+  const std::size_t deleted = co_await Customer::adelete_many(where(&Customer::plan) == Plan::free);
+  std::cout << "deleted the free plan: " << deleted << '\n';
+  const std::size_t left = co_await Customer::acount(where(&Customer::age) >= 0);
+  check(deleted == 3 && left == 2, "delete by query");
 }
 
 int main() { return run_example("queries", queries); }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <unordered_set>
 
 #include "rapyer/error.hpp"
 
@@ -84,6 +85,28 @@ std::vector<std::string> merge_index_hits(index_kind kind, std::vector<index_hit
     }
   }
   return ids;
+}
+
+std::vector<std::string> order_candidates(std::vector<std::string> candidates,
+                                          const std::optional<std::vector<std::string>>& index_ids, bool descending) {
+  if (!index_ids) {
+    if (descending) std::reverse(candidates.begin(), candidates.end());
+    return candidates;
+  }
+  std::unordered_set<std::string> pending(candidates.begin(), candidates.end());
+  std::vector<std::string> ordered;
+  ordered.reserve(candidates.size());
+  const auto take = [&](const std::string& id) {
+    if (pending.erase(id) > 0) ordered.push_back(id);
+  };
+  if (descending) {
+    std::for_each(index_ids->rbegin(), index_ids->rend(), take);
+  } else {
+    std::for_each(index_ids->begin(), index_ids->end(), take);
+  }
+  for (auto& id : candidates)
+    if (pending.contains(id)) ordered.push_back(std::move(id));
+  return ordered;
 }
 
 std::string escape_index_text(std::string_view text) {

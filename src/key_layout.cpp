@@ -74,6 +74,23 @@ std::string key_layout::scan_pattern() const {
   return glob_escape(head_ + ":{" + name_ + "#") + "*}:{*}";
 }
 
+std::string key_layout::index_scan_pattern() const { return glob_escape(head_ + ":{" + name_ + "#") + "*}:index:*"; }
+
+std::optional<std::string> key_layout::index_path_of(std::string_view key) const {
+  const std::string start = head_ + ":{" + name_ + "#";
+  constexpr std::string_view marker = "}:index:";
+  if (buckets_ == 0 || !key.starts_with(start)) return std::nullopt;
+  const auto at = key.find(marker, start.size());
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view path = key.substr(at + marker.size());
+  constexpr std::string_view members = ":members";
+  if (path.ends_with(members)) path.remove_suffix(members.size());
+  // Only digits between "#" and "}:index:": a model key whose id holds "}:index:" is no index key.
+  const std::string_view bucket = key.substr(start.size(), at - start.size());
+  if (bucket.empty() || bucket.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  return std::string(path);
+}
+
 std::optional<std::string_view> key_head_of(std::string_view key) {
   const auto brace = key.find(":{");
   if (brace == std::string_view::npos) return std::nullopt;

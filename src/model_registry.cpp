@@ -3,6 +3,7 @@
 #include <array>
 #include <map>
 #include <mutex>
+#include <utility>
 
 #include "rapyer/detail/atomic_blocks.hpp"
 #include "rapyer/detail/collection_field.hpp"
@@ -51,14 +52,20 @@ std::string glob_escape(std::string_view text) {
   return out;
 }
 
-awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern,
-                                                    std::optional<std::size_t> limit) {
+namespace {
+
+/// SCAN 0.. MATCH pattern (TYPE `type` unless empty) on every primary, until each cursor returns
+/// to 0 or `limit` keys are found.
+awaitable<std::vector<std::string>> scan_all(client& redis, std::string pattern, std::string type,
+                                             std::optional<std::size_t> limit) {
   std::vector<std::string> keys;
   // A cluster's keys are spread over its primaries: each is scanned in turn.
   for (auto& node : co_await redis.primaries()) {
     std::string cursor = "0";
     do {
-      const reply page = co_await node.execute("SCAN", cursor, "MATCH", pattern, "COUNT", 1000, "TYPE", "hash");
+      std::vector<std::string> args = {cursor, "MATCH", pattern, "COUNT", "1000"};
+      if (!type.empty()) args.insert(args.end(), {"TYPE", type});
+      const reply page = co_await node.execute("SCAN", args);
       cursor = page.as_array().at(0).as_string();
       for (const auto& k : page.as_array().at(1).as_array()) {
         if (limit && keys.size() >= *limit) co_return keys;
@@ -67,6 +74,17 @@ awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string p
     } while (cursor != "0");
   }
   co_return keys;
+}
+
+}  // namespace
+
+awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern,
+                                                    std::optional<std::size_t> limit) {
+  co_return co_await scan_all(redis, std::move(pattern), "hash", limit);
+}
+
+awaitable<std::vector<std::string>> scan_keys(client& redis, std::string pattern) {
+  co_return co_await scan_all(redis, std::move(pattern), "", std::nullopt);
 }
 
 collection_read collection_read_of(collection_kind kind) {

@@ -142,9 +142,10 @@ class AtomicRedisModel : public detail::model_base {
         detail::for_each_hash_field(probe, "", [&](const std::string& field, const auto& value) {
           if (field != path) return;
           found = true;
-          constexpr auto kind = detail::index_kind_of<std::remove_cvref_t<decltype(value)>>();
+          using V = std::remove_cvref_t<decltype(value)>;
+          constexpr auto kind = detail::index_kind_of<V>();
           if constexpr (kind.has_value()) {
-            out.push_back({path, *kind});
+            out.push_back({path, *kind, detail::indexed_in_every_model<V>()});
           } else {
             throw usage_error(class_name() + "." + path + " cannot be indexed: it is stored as JSON");
           }
@@ -365,39 +366,94 @@ class AtomicRedisModel : public detail::model_base {
   /// models that expired are removed on the way.
   static awaitable<std::vector<Derived>> afind(const query<Derived>& where,
                                                std::optional<std::size_t> limit = std::nullopt) {
+    find_options options;
+    options.limit = limit;
+    co_return co_await afind(where, options);
+  }
+  /// A page of the models matching a query (see find_options): `options.offset` matches skipped,
+  /// then at most `options.limit`, in the order asked. Exact like afind(query).
+  static awaitable<std::vector<Derived>> afind(const query<Derived>& where, const find_options& options) {
     std::vector<Derived> out;
-    if (limit && *limit == 0) co_return out;
-    std::vector<const detail::index_range*> ranges;
-    where.collect_ranges(ranges);
-    for (const auto* range : ranges) {
-      const auto& specs = class_indexes();
-      if (std::none_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == range->path; })) {
-        throw usage_error(class_name() + "." + range->path + " is not indexed: add it to model_config::indexes");
-      }
-    }
-    const auto range_ids = co_await detail::read_index_ranges(class_client(), class_layout(), ranges);
-    const std::vector<std::string> ids = where.candidates(range_ids);
-    constexpr std::size_t batch = 512;
-    std::vector<std::string> expired;
-    for (std::size_t first = 0; first < ids.size() && !(limit && out.size() >= *limit); first += batch) {
-      std::vector<std::string> keys;
-      for (std::size_t i = first; i < std::min(ids.size(), first + batch); ++i) keys.push_back(key_for(ids[i]));
-      auto models = co_await read_models_at(class_client(), keys);
-      for (std::size_t i = 0; i < models.size(); ++i) {
-        if (!models[i]) {
-          expired.push_back(keys[i]);
-        } else if (where.matches(*models[i]) && !(limit && out.size() >= *limit)) {
-          out.push_back(std::move(*models[i]));
+    std::size_t skipped = 0;
+    const auto wanted = [&] { return !options.limit || out.size() < *options.limit; };
+    auto collect = [&](std::vector<Derived> matching) -> awaitable<bool> {
+      for (auto& model : matching) {
+        if (skipped < options.offset) {
+          ++skipped;
+        } else if (wanted()) {
+          out.push_back(std::move(model));
         }
       }
-    }
-    if (!expired.empty()) {
-      request cleanup;
-      for (const auto& key : expired)
-        detail::push_reindex_call(cleanup, key, class_layout(), id_of(key), class_indexes());
-      co_await detail::execute_calling_scripts(class_client(), cleanup);
-    }
+      co_return wanted();
+    };
+    if (wanted()) co_await visit_matches(where, options, collect);
     co_return out;
+  }
+
+  /// How many models match a query, exactly: every candidate is read and checked (see afind(query)).
+  static awaitable<std::size_t> acount(const query<Derived>& where) {
+    std::size_t count = 0;
+    auto add = [&](std::vector<Derived> matching) -> awaitable<bool> {
+      count += matching.size();
+      co_return true;
+    };
+    const find_options every_match;
+    co_await visit_matches(where, every_match, add);
+    co_return count;
+  }
+
+  /// Deletes the models matching a query, a batch of 512 candidates at a time (read, checked, then
+  /// deleted with adelete_many(keys)); returns how many were deleted. A model changed between its
+  /// read and its deletion is deleted as it was read.
+  static awaitable<std::size_t> adelete_many(const query<Derived>& where) {
+    std::size_t deleted = 0;
+    auto remove = [&](std::vector<Derived> matching) -> awaitable<bool> {
+      std::vector<std::string> keys;
+      keys.reserve(matching.size());
+      for (const auto& model : matching) keys.push_back(model.key());
+      deleted += co_await adelete_many(keys);
+      co_return true;
+    };
+    const find_options every_match;
+    co_await visit_matches(where, every_match, remove);
+    co_return deleted;
+  }
+
+  /// What areindex() did.
+  struct reindex_result {
+    std::size_t models = 0;        // models whose index entries were rebuilt
+    std::size_t dropped_keys = 0;  // index keys of fields no longer in model_config::indexes
+  };
+  /// Rebuilds the index entries of every model of the class (SCAN), e.g. of models saved before a
+  /// field was added to model_config::indexes, and deletes the index keys of fields removed from
+  /// it. Idempotent; concurrent writes stay correct (each model's rebuild is one atomic script).
+  static awaitable<reindex_result> areindex() {
+    const auto& layout = class_layout();
+    const auto& specs = class_indexes();
+    if (specs.empty()) throw usage_error(class_name() + " has no indexes: nothing to rebuild");
+    client& redis = class_client();
+    reindex_result result;
+    std::vector<std::string> keys;
+    for (auto& key : co_await afind_keys()) {
+      if (layout.id_of(key)) keys.push_back(std::move(key));  // not a text index's ":members" hash
+    }
+    constexpr std::size_t batch = 512;
+    for (std::size_t first = 0; first < keys.size(); first += batch) {
+      request rebuild;
+      for (std::size_t i = first; i < std::min(keys.size(), first + batch); ++i)
+        detail::push_reindex_call(rebuild, keys[i], layout, id_of(keys[i]), specs);
+      for (const auto& r : co_await detail::execute_calling_scripts(redis, rebuild)) r.throw_if_error("reindex");
+    }
+    result.models = keys.size();
+    request drop;
+    for (const auto& key : co_await detail::scan_keys(redis, layout.index_scan_pattern())) {
+      const auto path = layout.index_path_of(key);
+      if (path && !is_indexed(*path)) drop.push("DEL", key);
+    }
+    if (!drop.empty()) {
+      for (const auto& r : co_await redis.execute(drop)) result.dropped_keys += r.as_integer() > 0 ? 1 : 0;
+    }
+    co_return result;
   }
 
   /// Moves the models of an indexed class stored by rapyer versions before index buckets (keys
@@ -471,6 +527,85 @@ class AtomicRedisModel : public detail::model_base {
   }
 
  private:
+  /// Whether model_config::indexes lists `path`.
+  static bool is_indexed(std::string_view path) {
+    const auto& specs = class_indexes();
+    return std::any_of(specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == path; });
+  }
+
+  /// Reads the candidates of `where` in the order of `options` (offset and limit aside), a batch
+  /// of 512 at a time, and passes each batch's matching models to `on_batch` (returning
+  /// awaitable<bool>: whether to go on). Then removes the index entries of models that vanished.
+  template <class OnBatch>
+  static awaitable<void> visit_matches(const query<Derived>& where, const find_options& options, OnBatch& on_batch) {
+    const auto& specs = class_indexes();
+    std::vector<std::string> paths;
+    where.collect_paths(paths);
+    if (options.order_by) paths.push_back(options.order_by->path);
+    for (const auto& path : paths) {
+      if (!is_indexed(path)) {
+        throw usage_error(class_name() + "." + path + " is not indexed: add it to model_config::indexes");
+      }
+    }
+    std::vector<const detail::index_range*> ranges;
+    where.collect_ranges(ranges);
+    const std::size_t condition_ranges = ranges.size();
+    // A whole index: of the order, and of a field every model has when all ids are needed.
+    const auto whole_index = [](const detail::index_spec& spec) {
+      return detail::index_range{spec.path, spec.kind, detail::index_bottom(spec.kind), detail::index_top(spec.kind)};
+    };
+    std::vector<detail::index_range> whole;
+    whole.reserve(2);
+    if (options.order_by) {
+      whole.push_back(whole_index(*std::find_if(
+          specs.begin(), specs.end(), [&](const auto& spec) { return spec.path == options.order_by->path; })));
+    }
+    const auto everyone = std::find_if(specs.begin(), specs.end(), [](const auto& spec) { return spec.every_model; });
+    const bool all_ids_needed = !where.bounded();
+    if (all_ids_needed && everyone != specs.end()) whole.push_back(whole_index(*everyone));
+    for (const auto& range : whole) ranges.push_back(&range);
+
+    client& redis = class_client();
+    std::vector<std::vector<std::string>> range_ids;
+    if (!ranges.empty()) range_ids = co_await detail::read_index_ranges(redis, class_layout(), ranges);
+    std::optional<std::vector<std::string>> order_ids;
+    if (options.order_by) order_ids = std::move(range_ids[condition_ranges]);
+    std::vector<std::string> all_ids;
+    if (all_ids_needed && everyone != specs.end()) {
+      all_ids = std::move(range_ids.back());
+    } else if (all_ids_needed) {
+      // No field every model has: the ids come from the class's keys.
+      for (const auto& key : co_await afind_keys()) {
+        if (auto id = class_layout().id_of(key)) all_ids.push_back(std::move(*id));
+      }
+    }
+    const std::span<const std::vector<std::string>> condition_ids(range_ids.data(), condition_ranges);
+    const std::vector<std::string> ids =
+        detail::order_candidates(where.candidates(condition_ids, all_ids), order_ids, options.descending);
+
+    constexpr std::size_t batch = 512;
+    std::vector<std::string> vanished;
+    for (std::size_t first = 0; first < ids.size(); first += batch) {
+      std::vector<std::string> keys;
+      for (std::size_t i = first; i < std::min(ids.size(), first + batch); ++i) keys.push_back(key_for(ids[i]));
+      auto models = co_await read_models_at(redis, keys);
+      std::vector<Derived> matching;
+      for (std::size_t i = 0; i < models.size(); ++i) {
+        if (!models[i]) {
+          vanished.push_back(keys[i]);
+        } else if (where.matches(*models[i])) {
+          matching.push_back(std::move(*models[i]));
+        }
+      }
+      if (!co_await on_batch(std::move(matching))) break;
+    }
+    if (!vanished.empty()) {
+      request cleanup;
+      for (const auto& key : vanished) detail::push_reindex_call(cleanup, key, class_layout(), id_of(key), specs);
+      co_await detail::execute_calling_scripts(redis, cleanup);
+    }
+  }
+
   friend Derived;
   /// What aupdate does for one field: a proxy's own save(), or HSET / HDEL of a plain value's
   /// hash fields (a nested struct's dotted fields; an empty optional is deleted).

@@ -94,6 +94,18 @@ struct Legacy : rapyer::AtomicRedisModel<Legacy> {
 };
 BOOST_DESCRIBE_STRUCT(Legacy, (), (age, name, tags))
 
+/// Indexed only by fields a model may lack: a negation finds all ids by SCAN.
+struct Sparse : rapyer::AtomicRedisModel<Sparse> {
+  std::optional<int> rank;
+  rapyer::RedisFloat weight;
+  static rapyer::model_config redis_config() {
+    rapyer::model_config c;
+    c.indexes = {"rank", "weight"};
+    return c;
+  }
+};
+BOOST_DESCRIBE_STRUCT(Sparse, (), (rank, weight))
+
 const std::vector<std::string> names = {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "mallory"};
 const std::vector<std::string> cities = {"Paris", "Berlin", "Lisbon"};
 
@@ -197,6 +209,186 @@ TEST_F(QueryTest, EveryConditionFindsExactlyTheMatchingModels) {
                where(&Member::place, &Place::city) == "Paris" && where(&Member::tier) == Tier::free);
   EXPECT_TRUE(run(Member::afind(where(&Member::age) > 1000)).empty());
   EXPECT_TRUE(run(Member::afind(where(&Member::name) == "nobody")).empty());
+}
+
+TEST_F(QueryTest, NotEqualNegationAndInFindExactlyTheMatchingModels) {
+  expect_exact(where(&Member::age) != 30);
+  expect_exact(where(&Member::tier) != Tier::pro);
+  expect_exact(where(&Member::big) != (1LL << 53) + 1);  // shared scores: the check decides
+  // != needs a value; a negation also finds the models without one.
+  expect_exact(where(&Member::nickname) != "n4");
+  expect_exact(!(where(&Member::nickname) == "n4"));
+  EXPECT_EQ(run(Member::afind(where(&Member::nickname) != "n4")).size(), 75U - 37U);
+  EXPECT_EQ(run(Member::afind(!(where(&Member::nickname) == "n4"))).size(), 300U - 37U);
+  expect_exact(!(where(&Member::age) < 45));
+  expect_exact(!!(where(&Member::age) < 3));
+  expect_exact(where(&Member::active) == true && !(where(&Member::age) >= 10));
+  expect_exact(!(where(&Member::age) < 25 || where(&Member::tier) == Tier::pro));
+  expect_exact(where(&Member::age) < 2 || !(where(&Member::age) < 48));
+  expect_exact(where(&Member::age).in(18, 21, 1000));
+  expect_exact(where(&Member::tier).in(Tier::free, Tier::enterprise));
+  expect_exact(where(&Member::name).in("bob1", "carol2", "nobody"));
+  expect_exact(where(&Member::big).in((1LL << 53) + 2) && !(where(&Member::age) == 2));
+  EXPECT_TRUE(run(Member::afind(where(&Member::age).in(-1, 1000))).empty());
+  // Results follow the first condition: the ids of age 18, then those of age 21.
+  const auto both = run(Member::afind(where(&Member::age).in(18, 21)));
+  ASSERT_EQ(both.size(), 12U);
+  EXPECT_TRUE(std::is_sorted(both.begin(), both.end(),
+                             [](const Member& a, const Member& b) { return a.age.value() < b.age.value(); }));
+  // A condition on a field without an index is refused, negated too.
+  EXPECT_THROW(run(Unindexed::afind(!(where(&Unindexed::age) == 1))), rapyer::usage_error);
+}
+
+TEST_F(QueryTest, ANegationOnAClassWithoutAFieldEveryModelHasFindsItsIdsByScan) {
+  std::vector<Sparse> sparse(20);
+  for (int i = 0; i < 20; ++i) {
+    if (i % 2 == 0) sparse[static_cast<std::size_t>(i)].rank = i % 6;
+    sparse[static_cast<std::size_t>(i)].weight = i;
+  }
+  run(Sparse::ainsert(std::span<const Sparse>(sparse)));
+  std::set<std::string> expected;
+  for (const auto& m : sparse)
+    if (m.rank != 2) expected.insert(m.id());
+  std::set<std::string> found;
+  for (const auto& m : run(Sparse::afind(!(where(&Sparse::rank) == 2)))) found.insert(m.id());
+  EXPECT_EQ(found.size(), 17U);  // 10 without a rank, 7 ranked other than 2
+  EXPECT_EQ(found, expected);
+  EXPECT_EQ(run(Sparse::acount(!(where(&Sparse::rank) >= 0))), 10U);
+}
+
+TEST_F(QueryTest, CountIsExact) {
+  const auto expected = [&](const rapyer::query<Member>& q) {
+    return static_cast<std::size_t>(
+        std::count_if(members.begin(), members.end(), [&](const Member& m) { return q.matches(m); }));
+  };
+  for (const auto& q :
+       {where(&Member::age) < 10, where(&Member::big) == (1LL << 53) + 1, !(where(&Member::tier) == Tier::free),
+        where(&Member::age).in(1, 2) || where(&Member::active) == true, where(&Member::age) > 1000}) {
+    EXPECT_EQ(run(Member::acount(q)), expected(q));
+  }
+  EXPECT_EQ(run(Member::acount(where(&Member::age) < 10)), 60U);
+  // A vanished model is not counted.
+  raw("DEL", members[3].key());
+  EXPECT_EQ(run(Member::acount(where(&Member::age) < 10)), 59U);
+  EXPECT_EQ(across_buckets("ZCARD", "age"), 299);
+}
+
+TEST_F(QueryTest, PagesFollowTheOrderOfAnIndexExactlyAndStably) {
+  const auto q = where(&Member::age) < 20 && where(&Member::active) == true;
+  std::vector<const Member*> sorted;
+  for (const auto& m : members)
+    if (q.matches(m)) sorted.push_back(&m);
+  // As the index orders them: by value, then by id.
+  std::sort(sorted.begin(), sorted.end(), [](const Member* a, const Member* b) {
+    return std::pair(a->age.value(), a->id()) < std::pair(b->age.value(), b->id());
+  });
+  ASSERT_EQ(sorted.size(), 40U);
+  const auto page = [&](std::size_t offset, std::size_t limit, bool descending) {
+    rapyer::find_options options;
+    options.order_by = rapyer::order_by(&Member::age);
+    options.descending = descending;
+    options.offset = offset;
+    options.limit = limit;
+    std::vector<std::string> ids;
+    for (const auto& m : run(Member::afind(q, options))) ids.push_back(m.id());
+    return ids;
+  };
+  for (const bool descending : {false, true}) {
+    std::vector<std::string> expected;
+    expected.reserve(sorted.size());
+    for (const auto* m : sorted) expected.push_back(m->id());
+    if (descending) std::reverse(expected.begin(), expected.end());
+    std::vector<std::string> all;
+    for (std::size_t offset = 0; offset < 45; offset += 7) {
+      const auto ids = page(offset, 7, descending);
+      EXPECT_EQ(ids.size(), std::min<std::size_t>(7, 40 - std::min<std::size_t>(offset, 40)));
+      all.insert(all.end(), ids.begin(), ids.end());
+      EXPECT_EQ(page(offset, 7, descending), ids);  // stable
+    }
+    EXPECT_EQ(all, expected) << "descending " << descending;
+  }
+  EXPECT_TRUE(page(40, 5, false).empty());
+
+  // By a text index, models without the field last; without order_by, the first condition's order.
+  rapyer::find_options by_nickname;
+  by_nickname.order_by = rapyer::order_by(&Member::nickname);
+  by_nickname.descending = true;
+  const auto found = run(Member::afind(where(&Member::age) < 12, by_nickname));
+  ASSERT_EQ(found.size(), 72U);
+  for (std::size_t i = 0; i < found.size(); ++i) {
+    EXPECT_EQ(found[i].nickname.has_value(), i < 18) << i;
+    if (i > 0 && i < 18) {
+      EXPECT_GE(std::pair(*found[i - 1].nickname, found[i - 1].id()), std::pair(*found[i].nickname, found[i].id()));
+    }
+  }
+  rapyer::find_options reversed;
+  reversed.descending = true;
+  reversed.offset = 1;
+  reversed.limit = 3;
+  const auto oldest = run(Member::afind(where(&Member::age) >= 48, reversed));
+  ASSERT_EQ(oldest.size(), 3U);
+  EXPECT_EQ(oldest[0].age.value(), 49);
+  EXPECT_EQ(oldest[2].age.value(), 49);
+}
+
+TEST_F(QueryTest, DeleteByQueryRemovesExactlyTheMatchesAndTheirEntriesInBatches) {
+  const auto q = where(&Member::age) >= 45 || where(&Member::name) == "bob1";
+  std::vector<std::string> doomed;
+  for (const auto& m : members)
+    if (q.matches(m)) doomed.push_back(m.key());
+  ASSERT_EQ(doomed.size(), 40U);  // 30 aged 45 or more, and 10 more named bob1
+  EXPECT_EQ(run(Member::adelete_many(q)), doomed.size());
+  for (const auto& key : doomed) EXPECT_EQ(raw("EXISTS", key).as_integer(), 0) << key;
+  const long long left = 300 - static_cast<long long>(doomed.size());
+  EXPECT_EQ(across_buckets("ZCARD", "age"), left);
+  EXPECT_EQ(across_buckets("ZCARD", "name"), left);
+  EXPECT_EQ(across_buckets("HLEN", "name", ":members"), left);
+  EXPECT_EQ(run(Member::acount(where(&Member::age) >= 0)), static_cast<std::size_t>(left));
+  EXPECT_EQ(run(Member::adelete_many(q)), 0U);
+
+  // More than one batch of 512: every model goes, and every index entry.
+  std::vector<Member> more;
+  for (int i = 300; i < 900; ++i) more.push_back(make_member(i));
+  run(Member::ainsert(std::span<const Member>(more)));
+  EXPECT_EQ(run(Member::adelete_many(!(where(&Member::age) == 1000))), static_cast<std::size_t>(left) + 600U);
+  EXPECT_TRUE(run(Member::afind_keys()).empty());
+  for (const char* path : {"age", "name", "nickname", "place.city", "big"})
+    EXPECT_EQ(across_buckets("ZCARD", path), 0) << path;
+  EXPECT_EQ(across_buckets("HLEN", "name", ":members"), 0);
+}
+
+TEST_F(QueryTest, ReindexBackfillsMissingEntriesAndDropsThoseOfRetiredFields) {
+  const auto& layout = Member::class_layout();
+  // As if "nickname" had been added to the indexes after the models were saved.
+  for (std::size_t b = 0; b < layout.buckets(); ++b) {
+    raw("DEL", layout.index_key(b, "nickname"));
+    raw("DEL", layout.index_key(b, "nickname") + ":members");
+  }
+  EXPECT_TRUE(run(Member::afind(where(&Member::nickname) == "n4")).empty());
+  // And as if "retired" (text) and "old" (number) had been indexed before.
+  raw("ZADD", layout.index_key(0, "retired"), 0, std::string("x\0\0id", 5));
+  raw("HSET", layout.index_key(0, "retired") + ":members", "id", "x");
+  raw("ZADD", layout.index_key(layout.buckets() - 1, "old"), 1, "id");
+
+  const auto result = run(Member::areindex());
+  EXPECT_EQ(result.models, 300U);
+  EXPECT_EQ(result.dropped_keys, 3U);
+  expect_exact(where(&Member::nickname) == "n4");
+  EXPECT_EQ(across_buckets("ZCARD", "nickname"), 75);
+  EXPECT_EQ(across_buckets("HLEN", "nickname", ":members"), 75);
+  EXPECT_EQ(raw("HGET", shard_of<Member>(members[4].id(), "nickname") + ":members", members[4].id()).as_string(),
+            "n4" + std::string("\0\0", 2) + members[4].id());
+  EXPECT_EQ(raw("EXISTS", layout.index_key(0, "retired")).as_integer(), 0);
+  EXPECT_EQ(raw("EXISTS", layout.index_key(0, "retired") + ":members").as_integer(), 0);
+  EXPECT_EQ(raw("EXISTS", layout.index_key(layout.buckets() - 1, "old")).as_integer(), 0);
+  EXPECT_EQ(across_buckets("ZCARD", "age"), 300);  // the others are untouched
+
+  flush_scripts();
+  const auto again = run(Member::areindex());
+  EXPECT_EQ(again.models, 300U);
+  EXPECT_EQ(again.dropped_keys, 0U);
+  EXPECT_EQ(across_buckets("ZCARD", "nickname"), 75);
+  EXPECT_THROW(run(Unindexed::areindex()), rapyer::usage_error);
 }
 
 TEST_F(QueryTest, ResultsFollowTheFirstConditionsOrderAndLimit) {

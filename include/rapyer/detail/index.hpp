@@ -33,7 +33,15 @@ enum class index_kind : char { number = 'n', text = 's' };
 struct index_spec {
   std::string path;  // the hash field: "age", "address.city"
   index_kind kind;
+  /// Every model has an entry: the field is neither optional nor floating point (NaN has none).
+  bool every_model = false;
 };
+
+/// Whether every model of a class with a field of type T has an entry in its index.
+template <class T>
+constexpr bool indexed_in_every_model() {
+  return !is_optional_v<T> && !std::is_floating_point_v<T>;
+}
 
 /// How a field of type T is indexed, or nullopt when it cannot be (JSON values).
 template <class T>
@@ -64,6 +72,10 @@ struct index_range {
   std::string max;
 };
 
+/// The bounds below and above every entry of an index of `kind`.
+inline std::string index_bottom(index_kind kind) { return kind == index_kind::number ? "-inf" : "-"; }
+inline std::string index_top(index_kind kind) { return kind == index_kind::number ? "+inf" : "+"; }
+
 /// The ids in each of `ranges`, from the shards of every bucket of an indexed class's `layout`,
 /// merged (merge_index_hits). All ranges of all buckets go in one request, which a cluster client
 /// sends as one round trip per node, in parallel.
@@ -82,6 +94,12 @@ void append_index_hits(index_kind kind, const reply& range, std::vector<index_hi
 /// them all would list them: by score, then member (for a text index: by text, then id). Members
 /// not written by rapyer are left out.
 std::vector<std::string> merge_index_hits(index_kind kind, std::vector<index_hit> hits);
+
+/// The candidate ids in the order of `index_ids` (the ids of a whole index, ascending), reversed
+/// when `descending`; candidates absent from the index (models without the field) follow, in their
+/// own order. Without an index, the candidates' own order, reversed when `descending`.
+std::vector<std::string> order_candidates(std::vector<std::string> candidates,
+                                          const std::optional<std::vector<std::string>>& index_ids, bool descending);
 
 /// A text value as it sorts in a text index: NUL escaped as NUL 0x01.
 std::string escape_index_text(std::string_view text);

@@ -43,6 +43,11 @@ class key_layout {
   /// The index shard of `path` in `bucket`; unbucketed: the class-wide "<prefix><Name>:index:<path>"
   /// of layouts before buckets, which amigrate_layout() removes.
   std::string index_key(std::size_t bucket, std::string_view path) const;
+  /// The SCAN MATCH pattern of the index keys of every bucket (shards and their ":members" hashes).
+  std::string index_scan_pattern() const;
+  /// The indexed path of an index key of a bucket of this layout ("age" for the shard
+  /// ".../index:age" and its ".../index:age:members"), or nullopt for any other key.
+  std::optional<std::string> index_path_of(std::string_view key) const;
   /// The SCAN MATCH pattern of the class's model keys (a text index's ":members" hash aside, only
   /// model hashes are hashes that match).
   std::string scan_pattern() const;

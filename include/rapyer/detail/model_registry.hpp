@@ -37,5 +37,7 @@ std::string glob_escape(std::string_view text);
 /// SCAN 0.. MATCH pattern TYPE hash, until the cursor returns to 0 or `limit` keys are found.
 awaitable<std::vector<std::string>> scan_model_keys(client& redis, std::string pattern,
                                                     std::optional<std::size_t> limit);
+/// SCAN 0.. MATCH pattern, of every type, on every primary.
+awaitable<std::vector<std::string>> scan_keys(client& redis, std::string pattern);
 
 }  // namespace rapyer::detail

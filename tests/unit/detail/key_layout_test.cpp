@@ -38,6 +38,17 @@ TEST(KeyLayout, KeysOfAnIndexedClassCarryTheBucketInTheirHashTag) {
   EXPECT_EQ(indexed.scan_pattern(), "app:User:{User#*}:{*}");
 }
 
+TEST(KeyLayout, IndexKeysOfEveryBucketAreFoundAndTheirPathRead) {
+  EXPECT_EQ(indexed.index_scan_pattern(), "app:User:{User#*}:index:*");
+  EXPECT_EQ(indexed.index_path_of(indexed.index_key(3, "address.city")), "address.city");
+  EXPECT_EQ(indexed.index_path_of(indexed.index_key(15, "name") + ":members"), "name");
+  // Model and collection keys whose id looks like an index key are none.
+  EXPECT_EQ(indexed.index_path_of(indexed.model_key("x}:index:age")), std::nullopt);
+  EXPECT_EQ(indexed.index_path_of(indexed.model_key("u1", "index:age")), std::nullopt);
+  EXPECT_EQ(indexed.index_path_of("app:Other:{Other#1}:index:age"), std::nullopt);
+  EXPECT_EQ(plain.index_path_of(plain.index_key(0, "age")), std::nullopt);  // no buckets
+}
+
 TEST(KeyLayout, KeysOfAnUnindexedClassKeepTheIdAsHashTag) {
   EXPECT_EQ(plain.model_key("u1"), "app:User:{u1}");
   EXPECT_EQ(plain.model_key("u1", "tags"), "app:User:{u1}:tags");
@@ -104,6 +115,7 @@ TEST(KeyLayout, TheRegistryFindsAClassByTheHeadOfItsKeys) {
 
 reply range_reply(const std::vector<std::string>& elements) {
   std::vector<reply> out;
+  out.reserve(elements.size());
   for (const auto& e : elements) out.push_back(reply::string(e));
   return reply::array(std::move(out));
 }
