@@ -83,17 +83,24 @@ class noscript_rerun {
   std::vector<rerun_command> reruns_;
 };
 
+/// How many times execute_calling_scripts() repairs NOSCRIPT replies of one request.
+inline constexpr int noscript_repairs = 3;
+
 /// Executes `req` on `target` (a client, connection or lease) and repairs NOSCRIPT replies with one
 /// more round trip (noscript_rerun). On a cluster client, the scripts are loaded on every node the
-/// failed commands go to, which are the nodes that answered NOSCRIPT.
+/// failed commands go to, which are the nodes that answered NOSCRIPT, unless a slot moves or fails
+/// over in between: the rerun then meets NOSCRIPT on its new node and is repaired again there (at
+/// most noscript_repairs times; a NOSCRIPT reply did nothing, so each rerun is safe).
 template <class Target>
 awaitable<std::vector<reply>> execute_calling_scripts(Target& target, const request& req,
                                                       noscript_blocks blocks = noscript_blocks::rerun) {
   auto replies = co_await target.execute(req);
-  if (!has_noscript(replies)) co_return replies;
-  const auto rerun = noscript_rerun::plan(req, replies, blocks);
-  if (!rerun) co_return replies;
-  rerun->merge(replies, co_await target.execute(rerun->again()));
+  for (int repair = 0; repair < noscript_repairs && has_noscript(replies); ++repair) {
+    const auto rerun = noscript_rerun::plan(req, replies, blocks);
+    if (!rerun) break;
+    rerun->merge(replies, co_await target.execute(rerun->again()));
+    if (blocks == noscript_blocks::load_only) break;  // the caller retries the whole block itself
+  }
   co_return replies;
 }
 
