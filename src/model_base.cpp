@@ -103,10 +103,6 @@ awaitable<reply> field_proxy::read(request command) const {
 
 awaitable<reply> model_base::execute_operation(const request& command, std::span<const index_spec> reindexed) const {
   client& connection = redis();
-  if (!refreshes_ttl() && reindexed.empty()) {
-    auto replies = co_await execute_calling_scripts(connection, command);
-    co_return std::move(replies.front());
-  }
   // One write: MULTI, the operation, the index update, EXPIREs, EXEC. On a pipelined connection
   // nothing can come between them, and MULTI makes them atomic with the operation. When a script
   // was missing, what failed runs again with the index update and EXPIREs after it (noscript_rerun).

@@ -24,7 +24,8 @@ struct Key : detail::key_field_tag {
   const T& value() const noexcept { return stored; }
   T& value() noexcept { return stored; }
   friend bool operator==(const Key& a, const T& b) { return a.stored == b; }
-  friend bool operator==(const Key&, const Key&) = default;
+  // Not defaulted: the tag base has no ==, which would delete a defaulted one.
+  friend bool operator==(const Key& a, const Key& b) { return a.stored == b.stored; }
 
   T stored{};
 };

@@ -201,7 +201,7 @@ class AtomicRedisModel : public detail::model_base {
     const auto existed = [](const reply& r) { return detail::count_or_zero(r) > 0; };
     return perform_returning(std::move(req), detail::ignore_reply{}, existed, "");
   }
-  /// Deletes the model at `key`; returns whether it existed.
+  /// Deletes the model at `key` (or with the id `key`, see lookup_key); returns whether it existed.
   static awaitable<bool> adelete_by_key(std::string key) {
     std::vector<std::string> keys;
     keys.push_back(std::move(key));
@@ -467,15 +467,26 @@ class AtomicRedisModel : public detail::model_base {
 
   /// The first model matching a query (see afind(query)), or nullopt.
   static awaitable<std::optional<Derived>> afind_one(const query<Derived>& where) {
-    auto found = co_await afind(where, 1);
-    if (found.empty()) co_return std::nullopt;
-    co_return std::move(found.front());
+    std::vector<Derived> found = co_await afind(where, 1);
+    co_return first_of(std::move(found));
+  }
+  /// The model at `key` (or with the id `key`, see lookup_key), or nullopt when none is stored.
+  static awaitable<std::optional<Derived>> afind_one(std::string key) {
+    std::vector<std::string> keys(1, std::move(key));
+    std::vector<Derived> found = co_await afind(std::move(keys), missing_keys::skip);
+    co_return first_of(std::move(found));
+  }
+  /// Some model of the class (the first SCAN finds), or nullopt when none is stored.
+  static awaitable<std::optional<Derived>> afind_one() {
+    std::vector<Derived> found = co_await afind(std::optional<std::size_t>(1));
+    co_return first_of(std::move(found));
   }
 
-  /// Deletes the models at `keys` (with their collection keys) atomically (per hash slot on a
-  /// cluster, like ainsert); returns how many existed.
-  static awaitable<std::size_t> adelete_many(const std::vector<std::string>& keys) {
+  /// Deletes the models at `keys` (or with those ids, see lookup_key; with their collection keys)
+  /// atomically (per hash slot on a cluster, like ainsert); returns how many existed.
+  static awaitable<std::size_t> adelete_many(std::vector<std::string> keys) {
     if (keys.empty()) co_return 0;
+    for (auto& key : keys) key = lookup_key(std::move(key));
     client& redis = class_client();
     detail::atomic_blocks blocks(redis.is_cluster(), keys);
     const auto remove_block = [&](request& block, std::span<const std::size_t> members) {
@@ -527,6 +538,12 @@ class AtomicRedisModel : public detail::model_base {
   }
 
  private:
+  /// The first of what a find returned, if any (the afind_one forms).
+  static std::optional<Derived> first_of(std::vector<Derived> found) {
+    if (found.empty()) return std::nullopt;
+    return std::move(found.front());
+  }
+
   /// Whether model_config::indexes lists `path`.
   static bool is_indexed(std::string_view path) {
     const auto& specs = class_indexes();

@@ -13,7 +13,8 @@
 namespace rapyer {
 
 /// Commands are written as RESP straight into one buffer that starts inside the object, so a
-/// request of one short command (a plain command, a field operation) needs no heap allocation.
+/// request of one short command needs no heap allocation: 256 bytes hold a field operation's script
+/// call (EVALSHA, its 40-digit SHA-1, the model key twice, the command and its operands).
 class request {
  public:
   /// Appends one command: `req.push("HSET", key, "field", 42)`. Arguments may be strings,
@@ -70,7 +71,7 @@ class request {
 
   void add_name(name_bytes name);
 
-  boost::container::small_vector<char, 128> payload_;
+  boost::container::small_vector<char, 256> payload_;
   std::size_t size_ = 0;
   name_bytes first_name_{};
   std::vector<name_bytes> later_names_;  // of the commands after the first

@@ -129,6 +129,53 @@ TEST_F(LookupsTest, AClassWithAKeyFieldIsLookedUpByIdOrByKey) {
   EXPECT_EQ(run(Member::afind(with_missing, rapyer::missing_keys::skip)).size(), 1U);
 }
 
+TEST_F(LookupsTest, FindOneByKeyOrIdIsEmptyForAMissingModel) {
+  const Member stored = member("ada", "Ada", 3);
+  run(stored.save());
+  const auto by_id = run(Member::afind_one(std::string("ada")));
+  ASSERT_TRUE(by_id.has_value());
+  EXPECT_EQ(by_id->name, "Ada");
+  EXPECT_EQ(by_id->key(), stored.key());
+  const auto by_key = run(Member::afind_one(stored.key()));
+  ASSERT_TRUE(by_key.has_value());
+  EXPECT_EQ(by_key->level, 3);
+  EXPECT_FALSE(run(Member::afind_one(std::string("nobody"))).has_value());
+}
+
+TEST_F(LookupsTest, FindOneWithoutArgumentIsSomeModelOfTheClassOrNone) {
+  EXPECT_FALSE(run(Member::afind_one()).has_value());
+  run(member("ada", "Ada", 3).save());
+  const auto any = run(Member::afind_one());
+  ASSERT_TRUE(any.has_value());
+  EXPECT_EQ(any->handle.value(), "ada");
+}
+
+TEST_F(LookupsTest, DeletesTakeIdsAsWellAsKeys) {
+  const Member ada = member("ada", "Ada", 3);
+  const Member bob = member("bob", "Bob", 4);
+  const Member eve = member("eve", "Eve", 5);
+  run(ada.save());
+  run(bob.save());
+  run(eve.save());
+  EXPECT_TRUE(run(Member::adelete_by_key("ada")));
+  EXPECT_FALSE(run(Member::adelete_by_key("ada")));
+  const std::vector<std::string> mixed = {"bob", eve.key(), "nobody"};
+  EXPECT_EQ(run(Member::adelete_many(mixed)), 2u);
+  for (const Member* m : {&ada, &bob, &eve}) {
+    EXPECT_EQ(raw("EXISTS", m->key()).as_integer(), 0) << m->key();
+    EXPECT_EQ(raw("EXISTS", m->badges.key()).as_integer(), 0) << m->key();
+  }
+}
+
+TEST(KeyField, KeysCompareByValue) {
+  const rapyer::Key<std::string> a("x");
+  const rapyer::Key<std::string> b("x");
+  const rapyer::Key<std::string> c("y");
+  EXPECT_TRUE(a == b);
+  EXPECT_FALSE(a == c);
+  EXPECT_TRUE(a == std::string("x"));
+}
+
 TEST_F(LookupsTest, AnIdThatLooksLikeAKeyOfTheClassIsGivenAsItsFullKey) {
   Session session;
   session.token = "app:Session:{x}";

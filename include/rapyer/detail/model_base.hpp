@@ -118,7 +118,14 @@ class model_base {
       enqueue(std::move(command), reply_handler(std::move(apply)), field, reindexed);
       co_return result(reply());
     }
-    reply outcome = co_await execute_operation(command, reindexed);
+    reply outcome;
+    if (reindexed.empty() && !refreshes_ttl()) {
+      // Most operations are one script call alone: awaited here, without the frame of the general path.
+      auto replies = co_await execute_calling_scripts(redis(), command);
+      outcome = std::move(replies.front());
+    } else {
+      outcome = co_await execute_operation(command, reindexed);
+    }
     if (outcome.is_error()) throw_if_failed(outcome, command, field);
     apply(outcome);
     co_return result(outcome);
@@ -158,7 +165,8 @@ class model_base {
   /// perform() inside apipeline(): queues the command, and the index update after it.
   void enqueue(request command, reply_handler apply, std::string_view field,
                std::span<const index_spec> reindexed) const;
-  /// perform() outside apipeline(): the operation's reply. `command` outlives the call.
+  /// perform() outside apipeline() of an operation with index updates or a TTL refresh: MULTI, the
+  /// operation, the index update, EXPIREs, EXEC; the operation's reply. `command` outlives the call.
   awaitable<reply> execute_operation(const request& command, std::span<const index_spec> reindexed) const;
 
   /// Not copied with the model: a copy is not part of its original's pipeline.
