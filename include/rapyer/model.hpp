@@ -472,7 +472,8 @@ class AtomicRedisModel : public detail::model_base {
   }
   /// The model at `key` (or with the id `key`, see lookup_key), or nullopt when none is stored.
   static awaitable<std::optional<Derived>> afind_one(std::string key) {
-    std::vector<std::string> keys(1, std::move(key));
+    std::vector<std::string> keys;
+    keys.push_back(std::move(key));
     std::vector<Derived> found = co_await afind(std::move(keys), missing_keys::skip);
     co_return first_of(std::move(found));
   }
